@@ -1,0 +1,127 @@
+"""Sandbox configuration: registered clients, injected faults and the live switches.
+
+Layer: sandbox (test double of an EHR). Imports: stdlib only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, NamedTuple
+
+DEFAULT_CLIENT_ID = "spoc-demo"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8100/callback"
+DEFAULT_APP_LAUNCH_URL = "http://127.0.0.1:8100/launch"
+DEFAULT_WRITE_TYPES = ("CarePlan", "Goal", "Task", "CareTeam", "Provenance", "DocumentReference")
+
+
+@dataclass(frozen=True)
+class SandboxClient:
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    auth: str = "public"  # "public" | "client_secret_basic" | "private_key_jwt"
+    secret: str | None = None
+    jwks: dict | None = None  # public JWKS for private_key_jwt
+    jwks_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure injected into matching /fhir requests, for tests and benchmarks."""
+
+    path_regex: str  # matched against path + "?" + query, e.g. r"^/fhir/Condition"
+    status: int  # 429, 500, 503...; below 400 means "only slow, then answer normally"
+    times: int = 1  # how many matching requests fail; -1 = forever
+    retry_after: str | None = None
+    method: str = "GET"
+    delay_ms: int = 0
+
+
+class SandboxUser(NamedTuple):
+    """Someone the chart lets you "sign in as"."""
+
+    practitioner_id: str
+    display: str
+    role: str
+
+
+def _default_clients() -> list[SandboxClient]:
+    return [SandboxClient(DEFAULT_CLIENT_ID, (DEFAULT_REDIRECT_URI,))]
+
+
+@dataclass
+class SandboxConfig:
+    """Everything a test can vary. Mutable on purpose: /_sandbox/config merges into it live."""
+
+    app_launch_url: str = DEFAULT_APP_LAUNCH_URL
+    clients: list[SandboxClient] = field(default_factory=_default_clients)
+    resources: list[dict] | None = None  # None -> sandbox.data.characters
+    today: date | None = None
+    latency_ms: int = 0
+    include_supported: bool = True
+    default_page_size: int = 50
+    max_page_size: int = 100
+    reject_comma_category: bool = False
+    access_token_lifetime_s: int = 3600
+    permission_v2: bool = True
+    faults: list[Fault] = field(default_factory=list)
+    outcome_warnings: dict[str, str] = field(default_factory=dict)
+    write_types: tuple[str, ...] = DEFAULT_WRITE_TYPES
+    transaction_supported: bool = True
+    max_transaction_entries: int | None = None
+    users: list[SandboxUser] = field(default_factory=list)
+
+    def client(self, client_id: str | None) -> SandboxClient | None:
+        return next((c for c in self.clients if c.client_id == client_id), None)
+
+
+LIVE_FIELDS = frozenset(
+    {
+        "latency_ms",
+        "include_supported",
+        "faults",
+        "outcome_warnings",
+        "reject_comma_category",
+        "write_types",
+        "transaction_supported",
+        "max_transaction_entries",
+        "access_token_lifetime_s",
+        "default_page_size",
+        "max_page_size",
+        "permission_v2",
+    }
+)
+
+
+class ConfigError(ValueError):
+    """A /_sandbox/config change names an unknown field or has the wrong shape."""
+
+
+def merge_live(config: SandboxConfig, changes: dict[str, Any]) -> None:
+    """Apply a JSON change set (from /_sandbox/config) to the live config."""
+    unknown = set(changes) - LIVE_FIELDS
+    if unknown:
+        raise ConfigError(f"not a live setting: {', '.join(sorted(unknown))}")
+    for name, value in changes.items():
+        setattr(config, name, _coerce(name, value))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "faults":
+        return [as_fault(f) for f in value or ()]
+    if name == "write_types":
+        return tuple(value)
+    if name == "outcome_warnings":
+        return dict(value or {})
+    return value
+
+
+def as_fault(value: Fault | dict) -> Fault:
+    if isinstance(value, Fault):
+        return value
+    names = {f.name for f in dataclasses.fields(Fault)}
+    unknown = set(value) - names
+    if unknown:
+        raise ConfigError(f"unknown fault field: {', '.join(sorted(unknown))}")
+    return Fault(**value)

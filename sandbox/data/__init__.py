@@ -1,0 +1,1 @@
+"""Sandbox data: bundled synthetic patients (fictional people, real code systems)."""

@@ -1,0 +1,117 @@
+"""The live state of one sandbox instance, shared by its blueprints.
+
+Layer: sandbox. Holds the config, the store, the token registry, the fault book, the FHIR request
+log and the page cursors; reached through `sandbox_state()` inside a request.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app, request
+from joserfc.jwk import RSAKey
+
+from sandbox.config import Fault, SandboxConfig
+from sandbox.search import Query
+from sandbox.store import ResourceStore
+from sandbox.tokens import TokenRegistry
+
+EXTENSION = "sandbox"
+
+
+class FaultBook:
+    """Injected faults with how many times each still fires, matched in order."""
+
+    def __init__(self, faults: list[Fault] = ()):
+        self._lock = threading.Lock()
+        self._armed: list[list] = []
+        self.arm(faults)
+
+    def arm(self, faults: list[Fault]) -> None:
+        with self._lock:
+            self._armed = [[fault, fault.times] for fault in faults]
+
+    def take(self, method: str, target: str) -> Fault | None:
+        with self._lock:
+            for armed in self._armed:
+                fault, remaining = armed
+                if remaining == 0 or fault.method.upper() != method.upper():
+                    continue
+                if re.search(fault.path_regex, target):
+                    if remaining > 0:
+                        armed[1] = remaining - 1
+                    return fault
+        return None
+
+
+class RequestLog:
+    """Method, path, query, status and time of every /fhir request (no headers, no bodies)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: list[dict] = []
+
+    def add(self, entry: dict) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[dict]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    query: Query
+    offset: int
+    page_size: int
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    store: ResourceStore
+    tokens: TokenRegistry = field(default_factory=TokenRegistry)
+    faults: FaultBook = field(default_factory=FaultBook)
+    log: RequestLog = field(default_factory=RequestLog)
+    _cursors: dict[str, Cursor] = field(default_factory=dict)
+    _signing_key: RSAKey | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remember_cursor(self, cursor: Cursor) -> str:
+        cursor_id = secrets.token_urlsafe(12)
+        with self._lock:
+            self._cursors[cursor_id] = cursor
+        return cursor_id
+
+    def cursor(self, cursor_id: str) -> Cursor | None:
+        with self._lock:
+            return self._cursors.get(cursor_id)
+
+    def signing_key(self) -> RSAKey:
+        """The RSA key id_tokens are signed with, made on first use (key generation is slow)."""
+        with self._lock:
+            if self._signing_key is None:
+                self._signing_key = RSAKey.generate_key(
+                    2048, parameters={"kid": "sandbox-id-token", "use": "sig", "alg": "RS256"})
+            return self._signing_key
+
+
+def sandbox_state() -> SandboxState:
+    return current_app.extensions[EXTENSION]
+
+
+def host_url() -> str:
+    """This request's scheme and host, so every URL we produce works on any port."""
+    return request.host_url.rstrip("/")
+
+
+def fhir_base() -> str:
+    return host_url() + "/fhir"

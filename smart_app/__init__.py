@@ -1,0 +1,76 @@
+"""The Shared Plan of Care SMART app: `create_app(settings)` builds the Flask app.
+
+Layer: composition root. Reads no environment at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from .audit import AuditTrail
+from .config import Settings
+from .ehr import EhrAccess
+from .launch.discovery import DiscoveryClient
+from .launch.oauth import ClientKeys
+from .security import TokenCipher
+from .session import SessionStore
+from .store import create_engine
+from .tenants import TenantRegistry
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@dataclass(frozen=True)
+class AppState:
+    """Everything a request handler needs, built once per process."""
+
+    settings: Settings
+    tenants: TenantRegistry
+    sessions: SessionStore
+    audit: AuditTrail
+    discovery: DiscoveryClient
+    client_keys: ClientKeys
+    ehr: EhrAccess
+    engine: object
+
+
+def create_app(settings: Settings | None = None, tenants: TenantRegistry | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    # R64: urllib3 logs full request URLs at DEBUG (FHIR queries, OAuth redirects); never let it.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    tenants = tenants or TenantRegistry.load(settings.tenants_file)
+    engine = create_engine(settings.database_url)
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config.update(SECRET_KEY=settings.secret_key or None, TRUSTED_HOSTS=list(settings.trusted_hosts) or None)
+    sessions = SessionStore(
+        engine,
+        TokenCipher(settings.token_keys),
+        idle_timeout_s=settings.session_idle_timeout_s,
+        state_lifetime_s=settings.state_lifetime_s,
+    )
+    audit = AuditTrail(engine)
+    client_keys = ClientKeys(tenants)
+    app.extensions["spoc"] = AppState(
+        settings=settings,
+        tenants=tenants,
+        sessions=sessions,
+        audit=audit,
+        discovery=DiscoveryClient(timeout_s=settings.fhir_timeout_s),
+        client_keys=client_keys,
+        ehr=EhrAccess(sessions, client_keys, audit, timeout_s=settings.fhir_timeout_s),
+        engine=engine,
+    )
+    from . import web
+    from .launch.routes import bp as launch_bp
+    from .views.home import bp as home_bp
+    from .views.summary import bp as summary_bp
+
+    web.register(app)
+    app.register_blueprint(launch_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(summary_bp)
+    return app

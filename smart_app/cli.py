@@ -1,0 +1,214 @@
+"""The `spoc` command: demo, serve, db upgrade, tenants check, keys.
+
+Layer: composition root. Starts servers; never imports the sandbox (it runs as `python -m sandbox`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+
+from .config import Settings
+from .security import redact_path
+from .tenants import check_tenants_file
+
+DEMO_EHR = "http://localhost:8200"
+DEMO_APP = "http://127.0.0.1:8100"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spoc", description="Shared Plan of Care SMART app")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the app with the bundled sandbox EHR on this machine")
+    demo.add_argument("--data-dir", default="instance", help="where the demo keeps its SQLite file and keys")
+    demo.add_argument("--ehr-port", type=int, default=8200)
+    demo.add_argument("--app-port", type=int, default=8100)
+    demo.add_argument("--latency-ms", type=int, default=0, help="slow the sandbox EHR down, to see loading states")
+
+    serve = sub.add_parser("serve", help="production server (gunicorn); settings from the environment")
+    serve.add_argument("--bind", default=os.environ.get("SPOC_BIND", "127.0.0.1:8000"))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("SPOC_WORKERS", "2")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("SPOC_THREADS", "8")))
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+
+    tenants = sub.add_parser("tenants", help="tenants file")
+    tenants.add_argument("action", choices=["check"])
+    tenants.add_argument("file", type=Path)
+
+    keys = sub.add_parser("keys", help="generate keys")
+    keys.add_argument("kind", choices=["token-key", "client-jwks"])
+    keys.add_argument("--alg", choices=["ES384", "RS384"], default="ES384")
+    keys.add_argument("--kid", default=None)
+
+    args = parser.parse_args(argv)
+    return {"demo": _demo, "serve": _serve, "db": _db, "tenants": _tenants, "keys": _keys}[args.command](args)
+
+
+def _tenants(args) -> int:
+    problems, tenants = check_tenants_file(args.file)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found.")
+        return 1
+    print(f"OK: {len(tenants)} tenant(s): " + ", ".join(t.name for t in tenants))
+    return 0
+
+
+def _db(args) -> int:
+    from .store import upgrade
+
+    url = os.environ.get("DATABASE_URL") or os.environ.get("SPOC_DATABASE_URL") or Settings.__dataclass_fields__["database_url"].default
+    upgrade(url)
+    print("Database schema is up to date.")
+    return 0
+
+
+def _keys(args) -> int:
+    if args.kind == "token-key":
+        print(Fernet.generate_key().decode())
+        return 0
+    from joserfc.jwk import ECKey, KeySet, RSAKey
+
+    kid = args.kid or f"spoc-{time.strftime('%Y%m%d')}"
+    key = ECKey.generate_key("P-384", {"kid": kid, "alg": "ES384"}) if args.alg == "ES384" else \
+        RSAKey.generate_key(2048, {"kid": kid, "alg": "RS384"})
+    print(json.dumps(KeySet([key]).as_dict(private=True), indent=2))
+    return 0
+
+
+def _serve(args) -> int:
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    from . import create_app
+
+    class RedactingLogger(Logger):
+        """Access log lines without query strings or launch handles (R64)."""
+
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            atoms["r"] = f"{environ.get('REQUEST_METHOD')} {redact_path(environ.get('PATH_INFO', ''))}"
+            atoms["U"] = redact_path(environ.get("PATH_INFO", ""))
+            atoms["q"] = ""
+            atoms["f"] = "-"
+            return atoms
+
+    app = create_app(Settings.from_env())
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", args.bind)
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("logger_class", RedactingLogger)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
+
+        def load(self):
+            return app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Server().run()
+    return 0
+
+
+def _demo(args) -> int:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from . import create_app
+    from .store import upgrade
+
+    data = Path(args.data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    ehr = f"http://localhost:{args.ehr_port}"
+    app_url = f"http://127.0.0.1:{args.app_port}"
+    key_file = data / "demo-token.key"
+    if not key_file.exists():
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    tenants_file = data / "demo-tenants.toml"
+    tenants_file.write_text(demo_tenants_toml(ehr, app_url))
+    database_url = f"sqlite:///{data / 'spoc.db'}"
+    upgrade(database_url)
+    settings = Settings(tenants_file=tenants_file, token_keys=(key_file.read_text().strip(),),
+                        database_url=database_url)
+
+    sandbox = subprocess.Popen([
+        sys.executable, "-m", "sandbox", "--host", "localhost", "--port", str(args.ehr_port),
+        "--app-launch-url", f"{app_url}/launch", "--redirect-uri", f"{app_url}/callback",
+        "--client-id", "spoc-demo", "--latency-ms", str(args.latency_ms),
+    ])
+    try:
+        _wait_for(f"{ehr}/fhir/metadata", sandbox)
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code="-", size="-"):
+                logging.getLogger("smart_app.access").info(
+                    '"%s %s" %s', self.command, redact_path(self.path), code)
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        server = make_server("127.0.0.1", args.app_port, create_app(settings), threaded=True,
+                             request_handler=QuietHandler)
+        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+        print(
+            "\n  Shared Plan of Care demo is running.\n"
+            f"  Open the sandbox EHR:  {ehr}/ehr/\n"
+            "  Pick a patient: the chart launches the app in its frame (SMART EHR launch).\n"
+            f"  App: {app_url}   Data: {data}\n  Press Ctrl+C to stop.\n",
+            flush=True,
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+    return 0
+
+
+def demo_tenants_toml(ehr: str, app_url: str) -> str:
+    return (
+        "# Written by `spoc demo`: the bundled sandbox EHR.\n"
+        "[[tenant]]\n"
+        'name = "Sandbox EHR"\n'
+        f'iss = "{ehr}/fhir"\n'
+        'client_id = "spoc-demo"\n'
+        'client_type = "public"\n'
+        f'redirect_uri = "{app_url}/callback"\n'
+        f'frame_ancestors = ["{ehr}"]\n'
+        'write_mode = "careplan"\n'
+    )
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("The sandbox EHR did not start (is the port taken?).")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("The sandbox EHR did not answer in time.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

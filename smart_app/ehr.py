@@ -1,0 +1,86 @@
+"""FHIR access for a launch: one gateway per launch (so a launch never repeats a request, R45),
+the site's quirks, capabilities read once per site, tokens refreshed behind the gateway.
+
+Layer: shell services. Knows nothing of Flask.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from datetime import date
+
+from .audit import AuditTrail
+from .errors import SmartAppError
+from .fhir.capabilities import Capabilities
+from .fhir.gateway import FhirGateway
+from .fhir.queries import QueryProfile, fetch_sections
+from .launch.oauth import ClientKeys
+from .launch.tokens import AccessTokens
+from .plan.record import SECTION_KEYS, SectionFetch
+from .session import LaunchSession, SessionStore
+from .tenants import Tenant
+
+MAX_LIVE_GATEWAYS = 256
+CAPABILITIES_TTL_S = 600
+
+
+def profile_for(tenant: Tenant) -> QueryProfile:
+    q = tenant.quirks
+    return QueryProfile(
+        include_supported=q.include_supported,
+        condition_categories_separately=q.condition_categories_separately,
+        page_size=q.page_size,
+        max_pages=q.max_pages,
+    )
+
+
+class EhrAccess:
+    def __init__(self, sessions: SessionStore, keys: ClientKeys, audit: AuditTrail, *, timeout_s: float) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.audit = audit
+        self.timeout_s = timeout_s
+        self._gateways: OrderedDict[str, FhirGateway] = OrderedDict()
+        self._capabilities: dict[str, tuple[float, Capabilities]] = {}
+        self._lock = threading.Lock()
+
+    def gateway(self, launch: LaunchSession, tenant: Tenant) -> FhirGateway:
+        with self._lock:
+            gateway = self._gateways.get(launch.launch_id)
+            if gateway is not None:
+                self._gateways.move_to_end(launch.launch_id)
+                return gateway
+            tokens = AccessTokens(self.sessions, launch, tenant, self.keys, timeout_s=self.timeout_s)
+            gateway = FhirGateway(tenant.iss, tokens, timeout_s=self.timeout_s, concurrency=tenant.quirks.concurrency)
+            self._gateways[launch.launch_id] = gateway
+            while len(self._gateways) > MAX_LIVE_GATEWAYS:
+                self._gateways.popitem(last=False)
+            return gateway
+
+    def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
+        with self._lock:
+            cached = self._capabilities.get(tenant.key)
+        if cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
+            return cached[1]
+        try:
+            capabilities = Capabilities.from_statement(gateway.read("metadata"))
+        except SmartAppError:
+            return Capabilities.unknown()  # conservative: try the searches, let each fail alone
+        with self._lock:
+            self._capabilities[tenant.key] = (time.monotonic(), capabilities)
+        return capabilities
+
+    def summary_sections(self, launch: LaunchSession, tenant: Tenant, *, today: date,
+                         keys: Sequence[str] = SECTION_KEYS) -> Iterator[SectionFetch]:
+        """The summary's sections for this launch's patient, each as soon as it is fetched."""
+        gateway = self.gateway(launch, tenant)
+        capabilities = self.capabilities(tenant, gateway)
+        for fetch in fetch_sections(gateway, launch.patient_id, profile_for(tenant), today=today,
+                                    capabilities=capabilities, keys=keys):
+            self.audit.record("fhir-search", "failure" if fetch.state == "failed" else "success",
+                              iss=launch.iss, patient_id=launch.patient_id, user=launch.fhir_user,
+                              launch_id=launch.launch_id, section=fetch.key, count=len(fetch.resources))
+            yield fetch

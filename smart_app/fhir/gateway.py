@@ -1,0 +1,439 @@
+"""The FHIR gateway: every HTTP request the app sends to an EHR's FHIR server goes through here.
+
+Layer: FHIR out. Imports requests, smart_app.errors and the standard library; knows nothing of Flask.
+
+One gateway lives for one launch (one summary load). It
+- sends the bearer token only to URLs under its base (R35), checked before anything is sent;
+- follows `link[next]` verbatim up to a page cap and says when it stopped early (R36);
+- retries 429 and 503 honouring Retry-After, with capped exponential backoff and jitter (R44);
+- bounds in-flight requests with a semaphore shared by every thread using it (R44);
+- never sends the same GET twice: a thread-safe cache with in-flight coalescing (R45);
+- turns OperationOutcome entries of a searchset into notes, or a failure when fatal (R43);
+- maps HTTP failures onto smart_app.errors in one function, `raise_for_fhir_status`.
+Nothing here logs a token, a query value or a response body.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
+
+FhirJson = Mapping[str, Any]
+
+FHIR_JSON = "application/fhir+json"
+INCOMPLETE_NOTE = "The EHR says this list may be incomplete."
+RETRYABLE_STATUSES = frozenset({429, 503})
+BACKOFF_BASE_S = 0.5
+DIAGNOSTICS_MAX_CHARS = 200
+
+# "Type/id" or "Type/id/_history/vid"; ids per FHIR: [A-Za-z0-9\-\.]{1,64}.
+RELATIVE_REFERENCE = re.compile(r"^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}(/_history/[A-Za-z0-9\-.]{1,64})?$")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class FhirHttpError(FhirAccessError):
+    """The EHR answered with an HTTP error other than 401/403; `status` says which."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One HTTP request as sent, for audit and benchmarks: no token, no query values, no body."""
+
+    method: str
+    path: str  # the URL path only, e.g. "/fhir/Condition"
+    param_names: tuple[str, ...]  # e.g. ("patient", "category", "_count")
+    status: int | None  # None when no response came back (timeout, connection error)
+    elapsed_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Every page of one search, split by `search.mode`."""
+
+    resources: tuple[FhirJson, ...]  # search.mode = match
+    included: tuple[FhirJson, ...]  # search.mode = include
+    notes: tuple[str, ...]  # plain-language notes from warning/information OperationOutcomes
+    complete: bool  # False when paging stopped at the cap with more pages left
+    pages: int
+    self_link: str | None  # the first page's `self` link: what the server says it searched for
+
+
+class FhirReader(Protocol):
+    """What the query plan needs from a gateway; tests provide a fake with the same shape."""
+
+    base_url: str
+    concurrency: int
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]], *, max_pages: int) -> SearchResult: ...
+
+    def read(self, reference: str) -> dict[str, Any]: ...
+
+
+class _Pending:
+    """A GET that one thread is sending and others may wait for (in-flight coalescing)."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._body: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+
+    def resolve(self, body: dict[str, Any]) -> None:
+        self._body = body
+        self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    def wait(self) -> dict[str, Any]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._body is not None
+        return self._body
+
+
+class FhirGateway:
+    """FHIR REST reads for one launch against one EHR base URL. Safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Callable[[], str],
+        *,
+        timeout_s: float = 10.0,
+        concurrency: int = 8,
+        max_attempts: int = 4,
+        max_backoff_s: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+        on_request: Callable[[RequestRecord], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        rng: random.Random | None = None,
+    ) -> None:
+        if concurrency < 1 or max_attempts < 1:
+            raise ValueError("concurrency and max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = concurrency
+        self._base = _origin_and_path(self.base_url)
+        if self._base is None:
+            raise ValueError("the FHIR base URL must be an absolute http(s) URL")
+        self._token = token
+        self._timeout_s = timeout_s
+        self._max_attempts = max_attempts
+        self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._session = session or _pooled_session(concurrency)
+        self._on_request = on_request
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._cache: dict[str, _Pending] = {}
+        self._sent = 0
+
+    @property
+    def request_count(self) -> int:
+        """How many HTTP requests were actually sent (retries included, cache hits not)."""
+        with self._lock:
+            return self._sent
+
+    def owns(self, url: str) -> bool:
+        """True when `url` is under this gateway's base: the only URLs the token may go to (R35)."""
+        return _is_under(_origin_and_path(url), self._base)
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]], *, max_pages: int) -> SearchResult:
+        if not RELATIVE_REFERENCE.match(f"{resource_type}/x"):
+            raise ValueError(f"not a resource type: {resource_type!r}")
+        url = f"{self.base_url}/{resource_type}"
+        if params:
+            url += "?" + urlencode(list(params), safe=":/|,")
+        resources: list[FhirJson] = []
+        included: list[FhirJson] = []
+        notes: list[str] = []
+        self_link: str | None = None
+        pages = 0
+        next_url: str | None = url
+        while next_url is not None and pages < max(1, max_pages):
+            bundle = self._get_json(next_url)
+            _require_searchset(bundle)
+            pages += 1
+            if pages == 1:
+                self_link = _link(bundle, "self")
+            _split_entries(bundle, resource_type, resources, included, notes)
+            next_url = self._next_url(bundle)
+        return SearchResult(
+            resources=tuple(resources),
+            included=tuple(included),
+            notes=tuple(dict.fromkeys(notes)),
+            complete=next_url is None,
+            pages=pages,
+            self_link=self_link,
+        )
+
+    def read(self, reference: str) -> dict[str, Any]:
+        """Read `Type/id`, `metadata`, or an absolute URL under the base."""
+        if "://" in reference:
+            if not self.owns(reference):
+                raise ForeignUrl("The record points at another server; the app did not follow it.")
+            reference = reference[len(self.base_url) + 1 :] if reference.startswith(self.base_url + "/") else ""
+        if reference != "metadata" and not RELATIVE_REFERENCE.match(reference):
+            raise FhirAccessError("The app asked the EHR for something that is not a FHIR reference.")
+        body = self._get_json(f"{self.base_url}/{reference}")
+        if not isinstance(body.get("resourceType"), str):
+            raise FhirAccessError("The EHR sent something that is not a FHIR resource.")
+        return body
+
+    # -- one GET, once ------------------------------------------------------------------------
+
+    def _get_json(self, url: str) -> dict[str, Any]:
+        if not self.owns(url):
+            raise ForeignUrl("The EHR pointed the app at another server; the app did not follow it.")
+        with self._lock:
+            pending = self._cache.get(url)
+            owner = pending is None
+            if pending is None:
+                pending = self._cache[url] = _Pending()
+        if not owner:
+            return pending.wait()
+        try:
+            body = self._get_with_retries(url)
+        except BaseException as error:
+            with self._lock:
+                del self._cache[url]  # failures are not remembered: a retry of the section may send it again
+            pending.fail(error)
+            raise
+        pending.resolve(body)
+        return body
+
+    def _get_with_retries(self, url: str) -> dict[str, Any]:
+        for attempt in range(1, self._max_attempts + 1):
+            response = self._send(url)
+            if response.status_code in RETRYABLE_STATUSES and attempt < self._max_attempts:
+                delay = self._retry_delay(response, attempt)
+                if delay is not None:
+                    self._sleep(delay)
+                    continue
+            raise_for_fhir_status(response)
+            return _json_object(response)
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def _send(self, url: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": FHIR_JSON}
+        status: int | None = None
+        started = time.monotonic()
+        try:
+            with self._slots:
+                with self._lock:
+                    self._sent += 1
+                response = self._session.get(url, headers=headers, timeout=self._timeout_s, allow_redirects=False)
+            status = response.status_code
+            return response
+        except requests.Timeout:
+            raise FhirAccessError("The EHR took too long to answer.") from None
+        except requests.RequestException:
+            raise FhirAccessError("The EHR could not be reached.") from None
+        finally:
+            self._record(url, status, time.monotonic() - started)
+
+    def _record(self, url: str, status: int | None, elapsed_s: float) -> None:
+        if self._on_request is None:
+            return
+        parts = urlsplit(url)
+        names = tuple(name for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+        self._on_request(RequestRecord("GET", parts.path, names, status, elapsed_s))
+
+    def _retry_delay(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up (the EHR asked for too long)."""
+        asked = _retry_after_s(response.headers.get("Retry-After"), self._clock())
+        if asked is None:
+            ceiling = min(self._max_backoff_s, BACKOFF_BASE_S * 2 ** (attempt - 1))
+            return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+        if asked > self._max_backoff_s:
+            return None
+        return asked + self._rng.uniform(0, asked / 10)  # spread the threads that were told the same time
+
+    def _next_url(self, bundle: FhirJson) -> str | None:
+        link = _link(bundle, "next")
+        if link is None:
+            return None
+        return urljoin(self.base_url + "/", link)
+
+
+# -- error mapping ------------------------------------------------------------------------------
+
+
+def raise_for_fhir_status(response: requests.Response) -> None:
+    """Turn an HTTP error into the app's error tree. Messages are safe to show to clinicians."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    said = _diagnostics(response)
+    what = _resource_type_in(response.url or "")
+    if status == 401:
+        raise TokenExpired("The EHR no longer accepts this session's access. Relaunch the app from the chart.")
+    if status == 403:
+        raise ScopeDenied(f"The EHR did not allow the app to read {what}.{said}")
+    if status in (404, 410):
+        raise FhirHttpError(f"The EHR has no {what} at that address.{said}", status=status)
+    if status == 429:
+        raise FhirHttpError("The EHR is busy. Try again in a minute.", status=status)
+    if 300 <= status < 400:
+        raise FhirHttpError("The EHR tried to send the app elsewhere; the app did not follow.", status=status)
+    if status < 500:
+        raise FhirHttpError(f"The EHR refused the app's request for {what}.{said}", status=status)
+    raise FhirHttpError(f"The EHR had a problem answering for {what} (error {status}).{said}", status=status)
+
+
+def _diagnostics(response: requests.Response) -> str:
+    """' The EHR said: …' from an OperationOutcome body, or '' (never the body itself)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    text = outcome_text(body) if isinstance(body, Mapping) else ""
+    return f" The EHR said: {text}" if text else ""
+
+
+def outcome_text(outcome: FhirJson) -> str:
+    """The first issue's diagnostics or details.text of an OperationOutcome, shortened; '' if none."""
+    if outcome.get("resourceType") != "OperationOutcome":
+        return ""
+    for issue in _dicts(outcome.get("issue")):
+        details = issue.get("details")
+        text = issue.get("diagnostics") or (details.get("text") if isinstance(details, Mapping) else None)
+        if isinstance(text, str) and text.strip():
+            return text.strip()[:DIAGNOSTICS_MAX_CHARS]
+    return ""
+
+
+def _resource_type_in(url: str) -> str:
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    for segment in reversed(segments):
+        if RELATIVE_REFERENCE.match(f"{segment}/x"):
+            return segment
+    return "this information"
+
+
+# -- bundles ------------------------------------------------------------------------------------
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise FhirAccessError("The EHR sent an answer the app could not read.") from None
+    if not isinstance(body, dict):
+        raise FhirAccessError("The EHR sent an answer the app could not read.")
+    return body
+
+
+def _require_searchset(bundle: FhirJson) -> None:
+    if bundle.get("resourceType") != "Bundle" or not isinstance(bundle.get("entry", []), list):
+        raise FhirAccessError("The EHR sent a search answer the app could not read.")
+
+
+def _split_entries(
+    bundle: FhirJson, resource_type: str, resources: list[FhirJson], included: list[FhirJson], notes: list[str]
+) -> None:
+    """Sort a page's entries into matches, includes and notes; fatal/error outcomes fail the search."""
+    for entry in _dicts(bundle.get("entry")):
+        resource = entry.get("resource")
+        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+            continue
+        search = entry.get("search")
+        mode = search.get("mode") if isinstance(search, Mapping) else None
+        if resource["resourceType"] == "OperationOutcome" or mode == "outcome":
+            notes.extend(_outcome_notes(resource))
+        elif mode == "match" or (mode is None and resource["resourceType"] == resource_type):
+            resources.append(resource)
+        else:
+            included.append(resource)
+
+
+def _outcome_notes(outcome: FhirJson) -> list[str]:
+    severities = {issue.get("severity") for issue in _dicts(outcome.get("issue"))}
+    if severities & {"fatal", "error"}:
+        said = outcome_text(outcome)
+        raise FhirAccessError(f"The EHR reported a problem with this search.{f' The EHR said: {said}' if said else ''}")
+    return [INCOMPLETE_NOTE] if severities & {"warning", "information"} else []
+
+
+def _link(bundle: FhirJson, relation: str) -> str | None:
+    for link in _dicts(bundle.get("link")):
+        if link.get("relation") == relation and isinstance(link.get("url"), str) and link["url"]:
+            return str(link["url"])
+    return None
+
+
+def _dicts(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+# -- URLs ---------------------------------------------------------------------------------------
+
+
+Origin = tuple[str, str, int, str]  # scheme, host, port, path
+
+
+def _origin_and_path(url: str) -> Origin | None:
+    """(scheme, host, port, path) with default ports filled in; None for anything unusable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname or parts.username or parts.password:
+        return None
+    segments = parts.path.split("/")
+    if any(s in (".", "..") or s.lower() in ("%2e", "%2e%2e", ".%2e", "%2e.") for s in segments):
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme], parts.path.rstrip("/")
+
+
+def _is_under(candidate: Origin | None, base: Origin | None) -> bool:
+    if candidate is None or base is None or candidate[:3] != base[:3]:
+        return False
+    return candidate[3] == base[3] or candidate[3].startswith(base[3] + "/")
+
+
+def _retry_after_s(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now (delta-seconds or HTTP-date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _pooled_session(concurrency: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

@@ -1,0 +1,470 @@
+"""The summary's query plan: which FHIR searches fill each section of a SourceRecord, run in parallel.
+
+Layer: FHIR out. Imports smart_app.fhir.gateway/capabilities, smart_app.errors and smart_app.plan.record.
+
+Searches and codes follow SPOC-DOMAIN.md §5 and R37-R45. `planned_searches` is pure (what to ask);
+`fetch_sections` asks it. Sections run in parallel, and so do the independent searches within a section;
+the gateway bounds in-flight requests and never sends the same GET twice. A section whose search fails
+comes back FAILED with a plain note; the others are unaffected.
+
+Servers that ignore `_include` (R42) are handled by resolving every reference that the search left
+unresolved (not included, not contained) with bounded individual reads. That covers a server whose
+`self` link shows the `_include` dropped, a profile with `include_supported=False`, and a server that
+honours `_include` only in part.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
+from smart_app.fhir.capabilities import Capabilities
+from smart_app.fhir.gateway import RELATIVE_REFERENCE, FhirHttpError, FhirReader, SearchResult
+from smart_app.plan.record import SECTION_KEYS, FhirJson, SectionFetch, SectionState, SourceRecord
+
+PROBLEM_LIST_ITEM = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+HEALTH_CONCERN = "http://hl7.org/fhir/us/core/CodeSystem/condition-category|health-concern"
+CONDITION_ACTIVE = "http://terminology.hl7.org/CodeSystem/condition-clinical|active"
+ALLERGY_ACTIVE = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical|active"
+CAREPLAN_ASSESS_PLAN = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category|assess-plan"
+ADVANCE_DIRECTIVES_CATEGORY = "http://loinc.org|42348-3"
+PERSONAL_ADVANCE_CARE_PLAN_TYPE = "http://loinc.org|81334-5"
+GOAL_LIFECYCLES = "proposed,planned,accepted,active,on-hold"
+ENCOUNTER_LOOKBACK_MONTHS = 24
+
+CARE_TEAM_INCLUDES = (
+    "CareTeam:participant:PractitionerRole",
+    "CareTeam:participant:Practitioner",
+    "CareTeam:participant:RelatedPerson",
+    "CareTeam:participant:Organization",
+)
+ROLE_INCLUDES = ("PractitionerRole:practitioner", "PractitionerRole:organization")
+ENCOUNTER_INCLUDES = ("Encounter:participant", "Encounter:service-provider")
+# Sections whose searches page longest or need follow-up reads start first, so they are not queued
+# behind quick ones for the gateway's few request slots.
+LONG_SECTIONS_FIRST = ("encounters", "medications", "care_team", "services")
+PEOPLE = frozenset({"Practitioner", "PractitionerRole", "Organization", "RelatedPerson"})
+REFUSED_STATUSES = frozenset({400, 404, 405, 410, 501})  # "this server does not do that search"
+
+NOT_OFFERED_NOTES = {
+    "RelatedPerson": "Family members and contacts are not available from this EHR.",
+    "DeviceUseStatement": "Equipment in use is not available from this EHR; it is not shown.",
+    "DeviceRequest": "Equipment orders are not available from this EHR; they are not shown.",
+}
+LOOKUP_CAPPED_NOTE = "Some linked details (such as clinician or medicine names) were not looked up."
+LOOKUP_FAILED_NOTE = "Some linked details could not be read from the EHR."
+
+
+@dataclass(frozen=True, slots=True)
+class QueryProfile:
+    """Per-site quirks, from the tenant file."""
+
+    include_supported: bool = True  # False: never send _include, resolve references by reads
+    condition_categories_separately: bool = True  # one Condition request per category (R37)
+    page_size: int = 100
+    max_pages: int = 20
+    max_reference_reads: int = 200  # per section: bound on individual reads of referenced resources
+    medication_statement: bool | None = None  # None: search it only if the CapabilityStatement lists it
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSearch:
+    """One search of the plan. An optional search that the server refuses is left out with a note."""
+
+    resource_type: str
+    params: tuple[tuple[str, str], ...]
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRound:
+    """References to resolve by reads after the searches: which resources point where, and how many."""
+
+    targets: frozenset[str]
+    references_of: Callable[[FhirJson], Iterable[object]]
+    budget_share: int = 1  # the section may read max_reference_reads // budget_share resources
+
+
+# -- what to ask (pure) ---------------------------------------------------------------------------
+
+
+def planned_searches(
+    key: str, patient_id: str, profile: QueryProfile, *, today: date, capabilities: Capabilities | None = None
+) -> tuple[PlannedSearch, ...]:
+    """The searches that fill section `key` for this site. The patient section also reads Patient/{id}."""
+    pid = ("patient", patient_id)
+    count = ("_count", str(profile.page_size))
+
+    def search(resource_type: str, *params: tuple[str, str], optional: bool = False) -> PlannedSearch:
+        return PlannedSearch(resource_type, (pid, *params, count), optional)
+
+    def includes(*targets: str, name: str = "_include") -> tuple[tuple[str, str], ...]:
+        return tuple((name, target) for target in targets) if profile.include_supported else ()
+
+    if key == "patient":
+        return (search("RelatedPerson", optional=True),)
+    if key == "conditions":
+        active = ("clinical-status", CONDITION_ACTIVE)
+        if profile.condition_categories_separately:
+            return tuple(search("Condition", ("category", c), active) for c in (PROBLEM_LIST_ITEM, HEALTH_CONCERN))
+        return (search("Condition", ("category", f"{PROBLEM_LIST_ITEM},{HEALTH_CONCERN}"), active),)
+    if key == "medications":
+        orders = search(
+            "MedicationRequest",
+            ("intent", "order,plan"),
+            ("status", "active"),
+            *includes("MedicationRequest:medication"),
+        )
+        if not _searches_medication_statements(profile, capabilities):
+            return (orders,)
+        return (orders, search("MedicationStatement", ("status", "active")))
+    if key == "allergies":
+        return (search("AllergyIntolerance", ("clinical-status", ALLERGY_ACTIVE)),)
+    if key == "procedures":
+        return (search("Procedure"),)
+    if key == "equipment":
+        extras = tuple(
+            search(t, optional=True) for t in ("DeviceUseStatement", "DeviceRequest") if _may_search(t, capabilities)
+        )
+        return (search("Device"), *extras)
+    if key == "care_team":
+        return (
+            search(
+                "CareTeam",
+                ("status", "active"),
+                *includes(*CARE_TEAM_INCLUDES),
+                *includes(*ROLE_INCLUDES, name="_include:iterate"),
+            ),
+        )
+    if key == "encounters":
+        since = months_before(today, ENCOUNTER_LOOKBACK_MONTHS)
+        return (search("Encounter", ("date", f"ge{since.isoformat()}"), *includes(*ENCOUNTER_INCLUDES)),)
+    if key == "services":
+        return (search("ServiceRequest", ("status", "active"), *includes("ServiceRequest:performer")),)
+    if key == "goals":
+        return (search("Goal", ("lifecycle-status", GOAL_LIFECYCLES)),)
+    if key == "care_plans":
+        return (search("CarePlan", ("category", CAREPLAN_ASSESS_PLAN)),)
+    if key == "documents":
+        return (
+            search("DocumentReference", ("category", ADVANCE_DIRECTIVES_CATEGORY)),
+            search("DocumentReference", ("type", PERSONAL_ADVANCE_CARE_PLAN_TYPE)),
+        )
+    raise ValueError(f"unknown summary section: {key!r}")
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month `months` earlier, clamped to the month's last day (29 Feb -> 28 Feb)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _searches_medication_statements(profile: QueryProfile, capabilities: Capabilities | None) -> bool:
+    if profile.medication_statement is not None:
+        return profile.medication_statement
+    return capabilities is not None and capabilities.supports_search("MedicationStatement")
+
+
+def _may_search(resource_type: str, capabilities: Capabilities | None) -> bool:
+    """Non-US-Core searches are tried unless a known CapabilityStatement leaves them out."""
+    return capabilities is None or not capabilities.known or capabilities.supports_search(resource_type)
+
+
+# -- references ---------------------------------------------------------------------------------
+
+
+def reference_key(reference: object, base_url: str) -> str | None:
+    """'Type/id' for a reference this EHR can resolve; None for contained, foreign or unusable ones."""
+    if not isinstance(reference, str) or not reference or reference.startswith("#"):
+        return None
+    if "://" in reference:
+        prefix = base_url.rstrip("/") + "/"
+        if not reference.startswith(prefix):
+            return None
+        reference = reference[len(prefix) :]
+    reference = reference.split("/_history/", 1)[0]
+    return reference if RELATIVE_REFERENCE.match(reference) else None
+
+
+def resource_key(resource: FhirJson) -> str | None:
+    kind, rid = resource.get("resourceType"), resource.get("id")
+    return f"{kind}/{rid}" if isinstance(kind, str) and isinstance(rid, str) and rid else None
+
+
+def _references(*values: object) -> Iterator[object]:
+    """The `reference` strings of Reference values and lists of them."""
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Mapping):
+                yield item.get("reference")
+
+
+def _medication_references(resource: FhirJson) -> Iterable[object]:
+    return _references(resource.get("medicationReference"))
+
+
+def _care_team_members(resource: FhirJson) -> Iterable[object]:
+    participants = resource.get("participant")
+    for participant in participants if isinstance(participants, list) else []:
+        if isinstance(participant, Mapping):
+            yield from _references(participant.get("member"), participant.get("onBehalfOf"))
+
+
+def _role_holders(resource: FhirJson) -> Iterable[object]:
+    if resource.get("resourceType") != "PractitionerRole":
+        return ()
+    return _references(resource.get("practitioner"), resource.get("organization"))
+
+
+def _encounter_people(resource: FhirJson) -> Iterable[object]:
+    participants = resource.get("participant")
+    for participant in participants if isinstance(participants, list) else []:
+        if isinstance(participant, Mapping):
+            yield from _references(participant.get("individual"))
+    yield from _references(resource.get("serviceProvider"))
+
+
+def _service_performers(resource: FhirJson) -> Iterable[object]:
+    return _references(resource.get("performer"))
+
+
+REFERENCE_ROUNDS: Mapping[str, tuple[ReferenceRound, ...]] = {
+    "medications": (ReferenceRound(frozenset({"Medication"}), _medication_references),),
+    "care_team": (ReferenceRound(PEOPLE, _care_team_members), ReferenceRound(PEOPLE, _role_holders)),
+    "encounters": (ReferenceRound(PEOPLE - {"RelatedPerson"}, _encounter_people, budget_share=4),),
+    "services": (ReferenceRound(PEOPLE, _service_performers, budget_share=4),),
+}
+
+
+# -- asking -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Section:
+    """What one section has gathered so far (private, mutable while the section is fetched)."""
+
+    key: str
+    base_url: str
+    resources: dict[str, FhirJson] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    incomplete: bool = False
+
+    def add(self, resources: Iterable[FhirJson]) -> None:
+        for resource in resources:
+            if resource.get("resourceType") == "OperationOutcome":
+                continue
+            # Resources without an id cannot repeat across pages; keep each under a key of its own.
+            self.resources.setdefault(resource_key(resource) or f"#{len(self.resources)}", resource)
+
+    def note(self, text: str, *, incomplete: bool = False) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+        self.incomplete = self.incomplete or incomplete
+
+    def fetch(self) -> SectionFetch:
+        state = SectionState.INCOMPLETE if self.incomplete else SectionState.COMPLETE
+        return SectionFetch(self.key, tuple(self.resources.values()), state, tuple(self.notes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    gateway: FhirReader
+    patient_id: str
+    profile: QueryProfile
+    today: date
+    capabilities: Capabilities | None
+    pool: ThreadPoolExecutor  # for the searches and reads inside a section; they never wait on each other
+
+
+def fetch_sections(
+    gateway: FhirReader,
+    patient_id: str,
+    profile: QueryProfile,
+    *,
+    today: date,
+    capabilities: Capabilities | None = None,
+    keys: Sequence[str] = SECTION_KEYS,
+) -> Iterator[SectionFetch]:
+    """Fetch the sections in parallel and yield each SectionFetch as it completes."""
+    unknown = [key for key in keys if key not in SECTION_KEYS]
+    if unknown:
+        raise ValueError(f"unknown summary sections: {unknown}")
+    if not keys:
+        return
+    # Section threads mostly wait on their searches; the gateway's semaphore is what bounds the EHR's load.
+    inner = ThreadPoolExecutor(max_workers=max(1, gateway.concurrency), thread_name_prefix="fhir-search")
+    outer = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-section")
+    context = _Context(gateway, patient_id, profile, today, capabilities, inner)
+    try:
+        ordered = sorted(keys, key=lambda k: LONG_SECTIONS_FIRST.index(k) if k in LONG_SECTIONS_FIRST else 99)
+        futures = [outer.submit(_fetch_section, key, context) for key in ordered]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        inner.shutdown(wait=False, cancel_futures=True)
+        outer.shutdown(wait=True, cancel_futures=True)
+        inner.shutdown(wait=True)
+
+
+def fetch_source_record(
+    gateway: FhirReader,
+    patient_id: str,
+    profile: QueryProfile,
+    *,
+    today: date,
+    capabilities: Capabilities | None = None,
+) -> SourceRecord:
+    """Every section for one patient, in SECTION_KEYS order."""
+    fetched = {f.key: f for f in fetch_sections(gateway, patient_id, profile, today=today, capabilities=capabilities)}
+    return SourceRecord(patient_id=patient_id, sections={key: fetched[key] for key in SECTION_KEYS})
+
+
+def _fetch_section(key: str, context: _Context) -> SectionFetch:
+    """One section; an EHR failure makes it FAILED with a plain note rather than an exception."""
+    try:
+        return _gather(key, context).fetch()
+    except FhirAccessError as error:
+        return SectionFetch(key, state=SectionState.FAILED, notes=(failure_note(error),))
+
+
+def failure_note(error: FhirAccessError) -> str:
+    """Plain words for a failed section; never the EHR's own text (it may name the patient)."""
+    if isinstance(error, TokenExpired):
+        return "Access to the EHR has expired. Relaunch the app from the chart."
+    if isinstance(error, ScopeDenied):
+        return "The EHR did not allow the app to read this section."
+    if isinstance(error, ForeignUrl):
+        return "The EHR pointed the app at another server, so this section was not loaded."
+    return "The EHR could not return this section. Try again."
+
+
+def _gather(key: str, context: _Context) -> _Section:
+    section = _Section(key, context.gateway.base_url)
+    searches = planned_searches(
+        key, context.patient_id, context.profile, today=context.today, capabilities=context.capabilities
+    )
+    patient: Future[dict[str, Any]] | None = None
+    if key == "patient":
+        patient = context.pool.submit(context.gateway.read, f"Patient/{context.patient_id}")
+    running = [context.pool.submit(_search_or_refusal, context, search) for search in searches]
+    if patient is not None:
+        section.add([patient.result()])
+    results = [(search, future.result()) for search, future in zip(searches, running)]
+    included: list[FhirJson] = []
+    for search, result in results:
+        if result is None:
+            section.note(NOT_OFFERED_NOTES.get(search.resource_type, "Part of this section is not available."))
+            continue
+        section.add(result.resources)
+        included.extend(result.included)
+        for note in result.notes:
+            section.note(note, incomplete=True)
+        if not result.complete:
+            section.note(f"Only the first {result.pages} pages were loaded; the EHR holds more.", incomplete=True)
+    section.add(included)
+    _resolve_references(section, context, REFERENCE_ROUNDS.get(key, ()))
+    if key == "medications":
+        _drop_duplicate_statements(section)
+    return section
+
+
+def _search_or_refusal(context: _Context, search: PlannedSearch) -> SearchResult | None:
+    """Run a search; None when an optional one is refused by the server (it does not offer it)."""
+    try:
+        return context.gateway.search(search.resource_type, search.params, max_pages=context.profile.max_pages)
+    except (ScopeDenied, FhirHttpError) as error:
+        refused = isinstance(error, ScopeDenied) or error.status in REFUSED_STATUSES
+        if search.optional and refused:
+            return None
+        raise
+
+
+def _resolve_references(section: _Section, context: _Context, rounds: Sequence[ReferenceRound]) -> None:
+    """Read, in parallel and within budget, what the section's resources point at but do not hold."""
+    budget = context.profile.max_reference_reads // max(1, min((r.budget_share for r in rounds), default=1))
+    for round_ in rounds:
+        wanted = _unresolved(section, round_)
+        if len(wanted) > budget:
+            section.note(LOOKUP_CAPPED_NOTE, incomplete=True)
+            wanted = wanted[:budget]
+        budget -= len(wanted)
+        reads = [context.pool.submit(_read_or_none, context.gateway, reference) for reference in wanted]
+        found = [future.result() for future in reads]
+        if any(resource is None for resource in found):
+            section.note(LOOKUP_FAILED_NOTE, incomplete=True)
+        section.add(resource for resource in found if resource is not None)
+
+
+def _unresolved(section: _Section, round_: ReferenceRound) -> list[str]:
+    wanted: dict[str, None] = {}
+    for resource in list(section.resources.values()):
+        for reference in round_.references_of(resource):
+            key = reference_key(reference, section.base_url)
+            if key and key.split("/", 1)[0] in round_.targets and key not in section.resources:
+                wanted[key] = None
+    return list(wanted)
+
+
+def _read_or_none(gateway: FhirReader, reference: str) -> dict[str, Any] | None:
+    """A referenced resource, or None when the EHR cannot give it (the item still shows, less detailed)."""
+    try:
+        return gateway.read(reference)
+    except TokenExpired:
+        raise
+    except FhirAccessError:
+        return None
+
+
+# -- medications ----------------------------------------------------------------------------------
+
+
+def _drop_duplicate_statements(section: _Section) -> None:
+    """A MedicationStatement saying the same as an active order is left out (R40): same identifier,
+    same medication code, or `basedOn` the order."""
+    resources = section.resources
+    orders = [r for r in resources.values() if r.get("resourceType") == "MedicationRequest"]
+    order_identifiers = {i for order in orders for i in _identifiers(order)}
+    order_codes = {c for order in orders for c in _medication_codes(order, resources, section.base_url)}
+    order_keys = {resource_key(order) for order in orders}
+    for key, statement in list(resources.items()):
+        if statement.get("resourceType") != "MedicationStatement":
+            continue
+        based_on = {reference_key(r, section.base_url) for r in _references(statement.get("basedOn"))}
+        if (
+            order_identifiers & set(_identifiers(statement))
+            or order_codes & set(_medication_codes(statement, resources, section.base_url))
+            or order_keys & based_on
+        ):
+            del resources[key]
+
+
+def _identifiers(resource: FhirJson) -> Iterator[tuple[str, str]]:
+    identifiers = resource.get("identifier")
+    for identifier in identifiers if isinstance(identifiers, list) else []:
+        if isinstance(identifier, Mapping) and isinstance(identifier.get("value"), str):
+            yield str(identifier.get("system", "")), identifier["value"]
+
+
+def _medication_codes(resource: FhirJson, known: Mapping[str, FhirJson], base_url: str) -> Iterator[tuple[str, str]]:
+    concept = resource.get("medicationCodeableConcept")
+    reference = resource.get("medicationReference")
+    target = reference.get("reference") if isinstance(reference, Mapping) else None
+    if isinstance(target, str) and target.startswith("#"):
+        contained = resource.get("contained")
+        for item in contained if isinstance(contained, list) else []:
+            if isinstance(item, Mapping) and item.get("id") == target[1:]:
+                concept = item.get("code")
+    else:
+        medication = known.get(reference_key(target, base_url) or "")
+        if medication is not None:
+            concept = medication.get("code")
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, Mapping) and isinstance(coding.get("code"), str):
+            yield str(coding.get("system", "")), coding["code"]

@@ -1,0 +1,65 @@
+"""Secrets at rest and in the browser: token encryption, random handles, CSRF, response headers.
+
+Layer: shell services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from .errors import ConfigError
+
+BROWSER_COOKIE = "spoc_browser"
+
+
+class TokenCipher:
+    """Encrypts OAuth tokens for the store. Several keys allow rotation: the first encrypts."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        if not keys:
+            raise ConfigError("No token encryption key: set SPOC_TOKEN_KEYS (see README).")
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        except (ValueError, TypeError) as err:
+            raise ConfigError("SPOC_TOKEN_KEYS must hold Fernet keys (spoc keys new makes one).") from err
+
+    def encrypt(self, value: str) -> bytes:
+        return self._fernet.encrypt(value.encode())
+
+    def decrypt(self, value: bytes) -> str:
+        try:
+            return self._fernet.decrypt(bytes(value)).decode()
+        except InvalidToken as err:
+            raise ConfigError("A stored token cannot be decrypted with the configured keys.") from err
+
+
+def new_handle() -> str:
+    """A random opaque handle: 192 bits from the OS CSPRNG (R6, R28)."""
+    return secrets.token_urlsafe(24)
+
+
+def new_state() -> str:
+    """OAuth `state`: 256 bits (R6 asks for ≥128)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    """SHA-256 hex, for storing and logging handles without the handle itself."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def same_secret(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+_LAUNCH_PATH = re.compile(r"/p/[A-Za-z0-9_-]+")
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for an access log: no query string, no launch handle (R64)."""
+    return _LAUNCH_PATH.sub("/p/~", path.split("?", 1)[0])

@@ -1,0 +1,266 @@
+"""Server-side launch sessions and in-flight authorizations (R27, R28, R29, R34).
+
+Layer: shell services. Tokens are encrypted at rest; the browser only ever holds a random handle
+(in the URL path of the app's pages) bound to a random, HttpOnly, partitioned browser cookie.
+Several app processes share these rows, so a launch begun on one completes on another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from .errors import LaunchError, SessionExpired
+from .security import TokenCipher, digest, new_handle, same_secret
+from .store.tables import launch_sessions, pending_authorizations
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAuthorization:
+    iss: str
+    kind: str
+    code_verifier: str
+    token_endpoint: str
+    issuer: str | None
+    jwks_uri: str | None
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchSession:
+    """One launch of the app for one patient, by one user, from one EHR."""
+
+    launch_id: str
+    iss: str
+    patient_id: str
+    fhir_user: str | None
+    encounter_id: str | None
+    need_patient_banner: bool
+    intent: str | None
+    scope: str
+    csrf_token: str
+    token_endpoint: str
+    expires_at: datetime | None
+    refreshed_at: datetime | None
+    token_version: int
+    has_refresh_token: bool
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None
+
+
+class SessionStore:
+    def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.idle_timeout = timedelta(seconds=idle_timeout_s)
+        self.state_lifetime = timedelta(seconds=state_lifetime_s)
+
+    # -- authorizations in flight ------------------------------------------------------------
+    def begin_authorization(self, state: str, browser: str, pending: PendingAuthorization) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                pending_authorizations.insert().values(
+                    state_hash=digest(state),
+                    browser_hash=digest(browser),
+                    iss=pending.iss,
+                    kind=pending.kind,
+                    code_verifier=self.cipher.encrypt(pending.code_verifier),
+                    token_endpoint=pending.token_endpoint,
+                    issuer=pending.issuer,
+                    jwks_uri=pending.jwks_uri,
+                    scope=pending.scope,
+                    created_at=utcnow(),
+                )
+            )
+
+    def consume_authorization(self, state: str | None, browser: str | None) -> PendingAuthorization:
+        """The pending authorization for `state`, marked used. Unknown, used, expired or
+        other-browser states are refused (R12, R13); the compare-and-set makes it single-use
+        across processes."""
+        if not state:
+            raise LaunchError("The EHR's reply carried no state, so it cannot be matched to a launch.")
+        now = utcnow()
+        table = pending_authorizations
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                table.update()
+                .where(table.c.state_hash == digest(state), table.c.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount
+            row = conn.execute(sa.select(table).where(table.c.state_hash == digest(state))).first()
+        if row is None:
+            raise LaunchError("This sign-in reply does not match any launch in progress.")
+        if not claimed:
+            raise LaunchError("This sign-in reply was already used. Each launch can be completed only once.")
+        if now - _aware(row.created_at) > self.state_lifetime:
+            raise LaunchError("This launch took too long to complete and has expired.")
+        if not browser or not same_secret(row.browser_hash, digest(browser)):
+            raise LaunchError("This sign-in reply belongs to a launch started in another browser.")
+        return PendingAuthorization(
+            iss=row.iss,
+            kind=row.kind,
+            code_verifier=self.cipher.decrypt(row.code_verifier),
+            token_endpoint=row.token_endpoint,
+            issuer=row.issuer,
+            jwks_uri=row.jwks_uri,
+            scope=row.scope,
+        )
+
+    def issuer_of_state(self, state: str | None) -> str | None:
+        """The tenant `iss` a state was issued for, without consuming it (for error pages)."""
+        if not state:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(pending_authorizations.c.iss).where(pending_authorizations.c.state_hash == digest(state))
+            ).scalar()
+
+    # -- launch sessions ---------------------------------------------------------------------
+    def create(
+        self,
+        *,
+        iss: str,
+        patient_id: str,
+        fhir_user: str | None,
+        encounter_id: str | None,
+        need_patient_banner: bool,
+        intent: str | None,
+        scope: str,
+        browser: str,
+        tokens: TokenSet,
+        token_endpoint: str,
+    ) -> str:
+        launch_id = new_handle()
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                launch_sessions.insert().values(
+                    launch_id=launch_id,
+                    iss=iss,
+                    patient_id=patient_id,
+                    fhir_user=fhir_user,
+                    encounter_id=encounter_id,
+                    need_patient_banner=need_patient_banner,
+                    intent=intent,
+                    scope=scope,
+                    browser_hash=digest(browser),
+                    csrf_token=new_handle(),
+                    access_token=self.cipher.encrypt(tokens.access_token),
+                    refresh_token=self.cipher.encrypt(tokens.refresh_token) if tokens.refresh_token else None,
+                    token_endpoint=token_endpoint,
+                    expires_at=tokens.expires_at,
+                    token_version=1,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+        return launch_id
+
+    def load(self, launch_id: str, browser: str | None) -> LaunchSession:
+        """The live session for this handle and browser, its idle clock restarted (R34)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
+            if row is None or not browser or not same_secret(row.browser_hash, digest(browser)):
+                raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
+            if row.ended_at is not None:
+                raise SessionExpired("This Shared Plan of Care session has ended.")
+            if now - _aware(row.last_seen_at) > self.idle_timeout:
+                conn.execute(
+                    launch_sessions.update()
+                    .where(launch_sessions.c.launch_id == launch_id)
+                    .values(ended_at=now, end_reason="idle")
+                )
+                raise SessionExpired("This session ended after a period without activity.")
+            conn.execute(
+                launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(last_seen_at=now)
+            )
+        return _session_from(row)
+
+    def tokens(self, launch_id: str) -> tuple[TokenSet, int, datetime | None]:
+        """The launch's tokens, their version (for compare-and-swap) and when they were last refreshed."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
+        if row is None or row.ended_at is not None:
+            raise SessionExpired("This Shared Plan of Care session has ended.")
+        return (
+            TokenSet(
+                access_token=self.cipher.decrypt(row.access_token),
+                refresh_token=self.cipher.decrypt(row.refresh_token) if row.refresh_token else None,
+                expires_at=_aware(row.expires_at),
+            ),
+            row.token_version,
+            _aware(row.refreshed_at),
+        )
+
+    def replace_tokens(self, launch_id: str, expected_version: int, tokens: TokenSet) -> bool:
+        """Compare-and-swap on token_version, so two processes never both refresh (R32)."""
+        values: dict = {
+            "access_token": self.cipher.encrypt(tokens.access_token),
+            "expires_at": tokens.expires_at,
+            "refreshed_at": utcnow(),
+            "token_version": expected_version + 1,
+        }
+        if tokens.refresh_token:  # R32: keep the old refresh token when none is returned
+            values["refresh_token"] = self.cipher.encrypt(tokens.refresh_token)
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    launch_sessions.update()
+                    .where(
+                        launch_sessions.c.launch_id == launch_id,
+                        launch_sessions.c.token_version == expected_version,
+                        launch_sessions.c.ended_at.is_(None),
+                    )
+                    .values(**values)
+                ).rowcount
+            )
+
+    def end(self, launch_id: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                launch_sessions.update()
+                .where(launch_sessions.c.launch_id == launch_id, launch_sessions.c.ended_at.is_(None))
+                .values(ended_at=utcnow(), end_reason=reason)
+            )
+
+
+def _session_from(row) -> LaunchSession:
+    return LaunchSession(
+        launch_id=row.launch_id,
+        iss=row.iss,
+        patient_id=row.patient_id,
+        fhir_user=row.fhir_user,
+        encounter_id=row.encounter_id,
+        need_patient_banner=bool(row.need_patient_banner),
+        intent=row.intent,
+        scope=row.scope,
+        csrf_token=row.csrf_token,
+        token_endpoint=row.token_endpoint,
+        expires_at=_aware(row.expires_at),
+        refreshed_at=_aware(row.refreshed_at),
+        token_version=row.token_version,
+        has_refresh_token=row.refresh_token is not None,
+    )

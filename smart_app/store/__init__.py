@@ -1,0 +1,56 @@
+"""The app's own store: SQLAlchemy Core over SQLite (default) or PostgreSQL (DATABASE_URL).
+
+Layer: shell services. Schema changes go through Alembic (`spoc db upgrade`), never at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def normalize_database_url(url: str) -> str:
+    """PostgreSQL URLs use the psycopg 3 driver; everything else is passed through."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def create_engine(url: str) -> sa.Engine:
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to `revision` with Alembic (what `spoc db upgrade` runs)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = create_engine(url)
+    config.attributes["engine"] = engine
+    try:
+        command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,11 @@
+"""Alembic environment: runs against the engine `smart_app.store.upgrade` hands over."""
+
+from alembic import context
+
+from smart_app.store.tables import metadata
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

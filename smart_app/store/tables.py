@@ -1,0 +1,68 @@
+"""Table definitions (SQLAlchemy Core). Migrations in migrations/ must match these.
+
+Layer: shell services.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# One row per authorization request in flight; `state` is stored only as a SHA-256 hash.
+pending_authorizations = sa.Table(
+    "pending_authorizations",
+    metadata,
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # ehr | standalone
+    sa.Column("browser_hash", sa.String(64), nullable=False),
+    sa.Column("code_verifier", sa.LargeBinary, nullable=False),  # encrypted
+    sa.Column("token_endpoint", sa.String(1000), nullable=False),
+    sa.Column("issuer", sa.String(1000)),  # discovery `issuer`, for the RFC 9207 check
+    sa.Column("jwks_uri", sa.String(1000)),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+launch_sessions = sa.Table(
+    "launch_sessions",
+    metadata,
+    sa.Column("launch_id", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("fhir_user", sa.String(500)),
+    sa.Column("encounter_id", sa.String(200)),
+    sa.Column("need_patient_banner", sa.Boolean, nullable=False, default=True),
+    sa.Column("intent", sa.String(100)),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("browser_hash", sa.String(64), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("access_token", sa.LargeBinary, nullable=False),  # encrypted
+    sa.Column("refresh_token", sa.LargeBinary),  # encrypted
+    sa.Column("token_endpoint", sa.String(1000), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("refreshed_at", sa.DateTime(timezone=True)),
+    sa.Column("token_version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("end_reason", sa.String(100)),
+)
+
+# Append-only (R65): the app only inserts. No free text, no tokens: codes, ids and counts.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),  # launch, auth-failure, fhir-search, ...
+    sa.Column("outcome", sa.String(30), nullable=False),  # success | failure | denied ...
+    sa.Column("iss", sa.String(500)),
+    sa.Column("patient_id", sa.String(200)),
+    sa.Column("user", sa.String(500)),
+    sa.Column("launch_id_hash", sa.String(64)),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict),
+)
+sa.Index("ix_audit_patient", audit_events.c.iss, audit_events.c.patient_id)

@@ -1,0 +1,196 @@
+"""View-models: what templates see. Plain strings and tuples, already formatted; never FHIR JSON.
+
+Layer: HTTP in (views). Pure functions from plan types to view types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ..plan import summary as s
+from ..plan.record import SectionState
+
+SYSTEM_LABELS = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://loinc.org": "LOINC",
+}
+EMPTY_TEXT = {
+    "patient": "The EHR lists no family members or contacts.",
+    "conditions": "The EHR lists no active conditions.",
+    "medications": "The EHR lists no active medications.",
+    "allergies": "The EHR lists no allergies. (Not the same as “no known allergies”: check with the family.)",
+    "procedures": "The EHR lists no procedures.",
+    "equipment": "The EHR lists no equipment or devices. Add home equipment the family uses below.",
+    "care_team": "The EHR lists no care team.",
+    "encounters": "No visits in the last 24 months.",
+    "services": "No active referrals, therapies or home services.",
+    "goals": "No goals recorded in the EHR yet.",
+    "care_plans": "No other care plans in the EHR.",
+    "documents": "No advance directives or legal documents on file.",
+}
+
+
+def format_date(value: date | None) -> str:
+    return f"{value.day} {value:%b %Y}" if value else ""
+
+
+def age_on(birth: date | None, today: date) -> str:
+    if birth is None:
+        return ""
+    years = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    if years >= 2:
+        return f"{years} y"
+    months = (today.year - birth.year) * 12 + today.month - birth.month - (today.day < birth.day)
+    return f"{max(months, 0)} mo"
+
+
+@dataclass(frozen=True, slots=True)
+class BannerView:
+    name: str
+    birth_date: str
+    age: str
+    sex: str
+    mrn: str
+    language: str
+
+
+def banner_from(header: s.PatientHeader | None, today: date) -> BannerView | None:
+    if header is None:
+        return None
+    return BannerView(
+        name=header.name,
+        birth_date=format_date(header.birth_date),
+        age=age_on(header.birth_date, today),
+        sex=header.sex.capitalize() if header.sex else "",
+        mrn=header.mrn,
+        language=header.language,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    ref: str  # "Condition/123": the curation key; "" when the EHR gave no id
+    label: str
+    details: tuple[str, ...]
+    source: str  # "Condition · recorded 3 Mar 2024 · Dr Okafor"
+    codes: str = ""
+    badge: str = ""
+    note: str = ""  # the coordinator's annotation
+    hidden_reason: str = ""  # set when the coordinator hid it from the plan
+    added_by: str = ""  # set for items the coordinator added (not from the EHR)
+
+
+@dataclass(frozen=True, slots=True)
+class StatView:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    key: str
+    title: str
+    count: int
+    items: tuple[ItemView, ...]
+    inactive: tuple[ItemView, ...]
+    hidden: tuple[ItemView, ...]
+    state: str  # complete | incomplete | failed
+    notes: tuple[str, ...]
+    empty_text: str
+    stats: tuple[StatView, ...] = ()
+    can_add: bool = False
+
+
+def source_text(source: s.Source) -> str:
+    parts = [source.resource_type]
+    if source.recorded:
+        parts.append(f"recorded {format_date(source.recorded)}")
+    if source.author:
+        parts.append(source.author)
+    return " · ".join(parts)
+
+
+def _codes(codes) -> str:
+    return ", ".join(f"{SYSTEM_LABELS.get(c.system, 'code')} {c.code}" for c in codes[:2] if c.code)
+
+
+def item_view(item: s.SummaryItem) -> ItemView:
+    """One summary item as the page shows it."""
+    details: tuple[str, ...] = ()
+    codes = ""
+    badge = ""
+    match item:
+        case s.ConditionItem():
+            details = (f"Since {format_date(item.onset)}" if item.onset else item.onset_text,)
+            codes = _codes(item.codes)
+            badge = "" if item.status is s.ConditionStatus.ACTIVE else item.status.value
+        case s.MedicationItem():
+            details = (item.dose_text,)
+            codes = _codes(item.codes)
+            badge = "" if item.status == "active" else item.status
+        case s.AllergyItem():
+            details = ("Reaction: " + ", ".join(item.reactions) if item.reactions else "",
+                       f"Criticality: {item.criticality}" if item.criticality else "")
+        case s.ProcedureItem():
+            details = (format_date(item.performed),)
+        case s.EquipmentItem():
+            details = (item.kind.value.capitalize(), f"Supplier: {item.supplier}" if item.supplier else "")
+        case s.CareTeamMember():
+            details = (", ".join(p for p in (item.role, item.specialty) if p), item.organization,
+                       f"Phone {item.phone}" if item.phone else "")
+        case s.EncounterItem():
+            details = (format_date(item.start), ", ".join(p for p in (item.clinician, item.specialty) if p))
+            badge = {"emergency": "ED visit", "inpatient": "Admission"}.get(item.kind.value, "")
+        case s.ServiceItem():
+            details = (", ".join(p for p in (item.category, item.performer) if p),
+                       f"Requested {format_date(item.requested)}" if item.requested else "")
+        case s.GoalItem():
+            details = (f"Target {format_date(item.due)}" if item.due else "",
+                       f"Expressed by {item.expressed_by}" if item.expressed_by else "", item.achievement)
+            badge = item.status
+        case s.CarePlanItem():
+            details = (item.category, format_date(item.start))
+            badge = item.status
+        case s.DocumentItem():
+            details = (item.kind, format_date(item.dated))
+        case s.Contact():
+            details = (item.relationship, f"Phone {item.phone}" if item.phone else "")
+    return ItemView(
+        ref=item.source.reference,
+        label=item.label,
+        details=tuple(d for d in details if d),
+        source=source_text(item.source),
+        codes=codes,
+        badge=badge,
+    )
+
+
+def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | None = None) -> SectionView:
+    stats: tuple[StatView, ...] = ()
+    if section.key == "encounters" and hospital_use is not None:
+        suffix = "" if hospital_use.complete else "+"
+        stats = (
+            StatView("ED visits, last 12 months", f"{hospital_use.ed_visits_12m}{suffix}"),
+            StatView("Admissions, last 12 months", f"{hospital_use.admissions_12m}{suffix}"),
+            StatView("Specialists seen, 24 months", str(len(hospital_use.specialists_seen))),
+        )
+    return SectionView(
+        key=section.key,
+        title=section.title,
+        count=section.count,
+        items=tuple(item_view(i) for i in section.active),
+        inactive=tuple(item_view(i) for i in section.inactive),
+        hidden=(),
+        state=SectionState(section.state).value,
+        notes=section.notes,
+        empty_text=EMPTY_TEXT.get(section.key, "Nothing recorded."),
+        stats=stats,
+    )
+
+
+def failed_section_view(key: str, title: str, message: str) -> SectionView:
+    return SectionView(key=key, title=title, count=0, items=(), inactive=(), hidden=(), state="failed",
+                       notes=(message,), empty_text="")

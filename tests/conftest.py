@@ -1,0 +1,128 @@
+"""Shared fixtures: a store per backend (SQLite, PostgreSQL), the sandbox EHR on a real port, the app.
+
+PostgreSQL and the browser are required in CI (CI=true): missing there is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
+from smart_app import create_app
+from smart_app.config import Settings
+from smart_app.store import create_engine, upgrade
+from smart_app.tenants import TenantRegistry
+from tests.support import APP_ORIGIN, CLIENT_ID, SandboxHandle, a_tenant
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_ADMIN_URL = os.environ.get("SPOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def need_service(reason: str) -> None:
+    """Skip locally, fail in CI: CI must prove every required service."""
+    if IN_CI:
+        pytest.fail(f"Required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    if not _postgres_available():
+        need_service("PostgreSQL on 127.0.0.1:5432")
+    name = f"spoc_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Each store-touching test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'spoc.db'}"
+        upgrade(url)
+        return url
+    url = request.getfixturevalue("postgres_database")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sandbox_config():
+    """The sandbox's configuration for this test; change it before the sandbox fixture starts."""
+    from datetime import date
+
+    from sandbox.config import SandboxClient, SandboxConfig
+
+    return SandboxConfig(
+        app_launch_url=f"{APP_ORIGIN}/launch",
+        clients=[SandboxClient(CLIENT_ID, (f"{APP_ORIGIN}/callback",))],
+        today=date.today(),
+    )
+
+
+@pytest.fixture
+def sandbox(sandbox_config) -> Iterator[SandboxHandle]:
+    from sandbox import create_sandbox
+    from sandbox.server import serve_in_thread
+
+    server = serve_in_thread(create_sandbox(sandbox_config), host="localhost")
+    yield SandboxHandle(server.url, sandbox_config)
+    server.shutdown()
+
+
+@pytest.fixture
+def tenants(sandbox) -> TenantRegistry:
+    return TenantRegistry([a_tenant(sandbox)])
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(
+        tenants_file=tmp_path / "unused.toml",
+        token_keys=(Fernet.generate_key().decode(),),
+        database_url=database_url,
+        fhir_timeout_s=5,
+    )
+
+
+@pytest.fixture
+def app(settings, tenants):
+    app = create_app(settings, tenants)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["spoc"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+

@@ -1,0 +1,301 @@
+"""SMART EHR launch end to end: the app (Flask test client) against the sandbox EHR on a real port.
+
+Each test names the requirement it shows (SMART-REQUIREMENTS.md). Every test runs on SQLite and on
+PostgreSQL (the `database_url` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+import requests
+import sqlalchemy as sa
+
+from smart_app.security import BROWSER_COOKIE
+from smart_app.store.tables import launch_sessions, pending_authorizations
+from tests.support import (
+    authorize_at_sandbox,
+    chart_launch_url,
+    launch,
+    launch_id_of,
+    path_of,
+    query_of,
+)
+
+CHILD = "sofia-rivera"
+TODDLER = "leo-tran"
+
+
+def sections(client, launch_id: str) -> dict[str, str]:
+    response = client.get(f"/p/{launch_id}/sections")
+    assert response.status_code == 200
+    return {m["key"]: m["html"] for m in map(json.loads, response.get_data(as_text=True).splitlines())}
+
+
+def patient_name(client, launch_id: str) -> str:
+    match = re.search(r'data-testid="patient-name">([^<]+)<', sections(client, launch_id)["banner"])
+    assert match, "no patient banner"
+    return match.group(1)
+
+
+def engine_of(app):
+    return app.extensions["spoc"].engine
+
+
+def move_back(app, column, by: timedelta) -> None:
+    """Pretend time passed: move every row's `column` back by `by`."""
+    with engine_of(app).begin() as conn:
+        conn.execute(column.table.update().values({column.name: datetime.now(UTC) - by}))
+
+
+def test_ehr_launch_lands_on_the_summary_showing_the_patients_banner(client, sandbox):
+    landed = launch(client, sandbox, CHILD)
+    launch_id = launch_id_of(landed)
+    page = client.get(f"/p/{launch_id}/")
+    assert page.status_code == 200
+    assert patient_name(client, launch_id) == "Sofia Isabel Rivera"  # R23
+
+
+def test_unknown_iss_is_refused_with_no_request_to_it(client, sandbox, app, monkeypatch):
+    calls = []
+    monkeypatch.setattr(app.extensions["spoc"].discovery, "http_get", lambda *a, **k: calls.append(a))
+    for forged in (sandbox.iss + "-evil", "https://attacker.example/fhir", sandbox.iss.replace("localhost", "127.0.0.1")):
+        response = client.get("/launch", query_string={"iss": forged, "launch": "x"})
+        assert response.status_code == 400  # R1
+        assert "not configured" in response.get_data(as_text=True)
+        assert "Location" not in response.headers
+    assert calls == []
+
+
+def test_missing_iss_or_launch_gets_a_readable_error(client, sandbox):
+    no_launch = client.get("/launch", query_string={"iss": sandbox.iss})
+    no_iss = client.get("/launch", query_string={"launch": "abc"})
+    assert no_launch.status_code == no_iss.status_code == 400  # R2
+    assert "Open the app from the patient" in no_launch.get_data(as_text=True)
+    assert "relaunch" in no_iss.get_data(as_text=True).lower()
+
+
+def test_authorize_request_carries_fresh_state_pkce_s256_aud_and_launch(client, sandbox):
+    urls = []
+    for _ in range(2):
+        start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+        urls.append((query_of(start.headers["Location"]), query_of(chart_launch_url(sandbox, CHILD))))
+    (first, chart), (second, _) = urls
+    assert first["state"] != second["state"] and len(first["state"]) >= 22  # R6: ≥128 bits, base64url
+    assert first["code_challenge_method"] == "S256" and len(first["code_challenge"]) == 43  # R7
+    assert first["aud"] == sandbox.iss  # R8: byte for byte
+    assert "launch" in first["scope"].split() and first["launch"]  # R9
+    assert "patient/Condition.rs" in first["scope"].split()  # R10: the sandbox advertises permission-v2
+
+
+def test_v1_scopes_when_the_server_does_not_advertise_v2(client, sandbox, sandbox_config):
+    sandbox.control("config", {"permission_v2": False})
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    scope = query_of(start.headers["Location"])["scope"].split()
+    assert "patient/Condition.read" in scope and not [s for s in scope if s.endswith(".rs")]  # R10
+
+
+def test_a_replayed_callback_is_refused(client, sandbox):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    assert client.get(callback).status_code == 303
+    replay = client.get(callback)
+    assert replay.status_code == 400  # R13
+    assert "already used" in replay.get_data(as_text=True)
+
+
+def test_unknown_or_missing_state_is_refused_without_a_token_request(client, sandbox):
+    sandbox.control("requests/clear")
+    for query in ("code=abc&state=forged-state-value", "code=abc"):
+        response = client.get(f"/callback?{query}")
+        assert response.status_code == 400  # R12
+        assert "relaunch" in response.get_data(as_text=True).lower()
+
+
+def test_an_expired_state_is_refused(client, sandbox, app):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    move_back(app, pending_authorizations.c.created_at, timedelta(minutes=11))
+    response = client.get(callback)
+    assert response.status_code == 400  # R12: ≤10 min
+    assert "expired" in response.get_data(as_text=True)
+
+
+def test_a_callback_from_another_browser_is_refused(app, sandbox):
+    first, other = app.test_client(), app.test_client()
+    start = first.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    response = other.get(callback)
+    assert response.status_code == 400
+    assert "another browser" in response.get_data(as_text=True)
+
+
+def test_an_oauth_error_at_the_callback_shows_the_ehrs_reason_and_a_relaunch_hint(client, sandbox):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    state = query_of(start.headers["Location"])["state"]
+    response = client.get("/callback", query_string={
+        "error": "access_denied", "error_description": "User <b>declined</b>", "state": state,
+        "error_uri": "https://ehr.example/help/denied"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400  # R16
+    assert "User &lt;b&gt;declined&lt;/b&gt;" in body and "<b>declined" not in body
+    assert 'href="https://ehr.example/help/denied"' in body
+    assert "relaunch the Shared Plan of Care from the patient" in body
+    assert "Location" not in response.headers  # never loops back into authorize
+
+
+def test_a_wrong_pkce_verifier_is_rejected_by_the_sandbox_and_shown_as_a_failed_sign_in(client, sandbox, app):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    cipher = app.extensions["spoc"].sessions.cipher
+    with engine_of(app).begin() as conn:
+        conn.execute(pending_authorizations.update().values(code_verifier=cipher.encrypt("x" * 64)))
+    response = client.get(callback)
+    assert response.status_code == 400
+    assert "invalid_grant" in response.get_data(as_text=True)
+
+
+def test_two_patients_in_two_tabs_of_one_browser_stay_apart_after_reloads(client, sandbox):
+    child = launch_id_of(launch(client, sandbox, CHILD))
+    toddler = launch_id_of(launch(client, sandbox, TODDLER))
+    for _ in range(2):  # R29: reloads in either order keep each tab on its own patient
+        assert patient_name(client, child) == "Sofia Isabel Rivera"
+        assert patient_name(client, toddler).startswith("Leo")
+        assert client.get(f"/p/{toddler}/").status_code == 200
+
+
+def test_the_browser_holds_only_a_random_handle_in_a_partitioned_cookie(client, sandbox):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    cookie = start.headers["Set-Cookie"]
+    for attribute in ("Secure", "HttpOnly", "SameSite=None", "Partitioned"):  # R30
+        assert attribute in cookie
+    landed = client.get(path_of(authorize_at_sandbox(start.headers["Location"])))
+    assert "Set-Cookie" not in landed.headers  # tokens never go to the browser (R27)
+    launch_id = launch_id_of(landed)
+    assert len(launch_id) >= 22  # R28: ≥128-bit handle
+
+
+def test_another_browser_cannot_use_a_launch_handle(app, sandbox, client):
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    stranger = app.test_client()
+    response = stranger.get(f"/p/{launch_id}/")
+    assert response.status_code == 401
+    assert "relaunch" in response.get_data(as_text=True).lower()
+
+
+def test_tokens_are_encrypted_in_the_store(client, sandbox, app):
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    tokens, _, _ = app.extensions["spoc"].sessions.tokens(launch_id)
+    with engine_of(app).connect() as conn:
+        row = conn.execute(sa.select(launch_sessions)).first()
+    raw = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
+    assert tokens.access_token.encode() not in raw
+    assert tokens.refresh_token and tokens.refresh_token.encode() not in raw
+
+
+def test_embedding_headers_on_app_pages(client, sandbox):
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    page = client.get(f"/p/{launch_id}/")
+    csp = page.headers["Content-Security-Policy"]
+    assert f"frame-ancestors {sandbox.url}" in csp  # R56
+    assert "X-Frame-Options" not in page.headers
+    assert page.headers["Cache-Control"] == "no-store"  # R59
+    html = page.get_data(as_text=True)
+    assert html.startswith("<!DOCTYPE html>")  # R57
+    head = html.split("<head>", 1)[1].lstrip()
+    assert head.startswith('<meta http-equiv="X-UA-Compatible" content="IE=edge">')
+
+
+def test_an_expiring_access_token_is_refreshed_before_use(client, sandbox, app):
+    sandbox.control("config", {"access_token_lifetime_s": 30})  # inside the 60 s refresh margin
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    before, version, _ = app.extensions["spoc"].sessions.tokens(launch_id)
+    assert patient_name(client, launch_id) == "Sofia Isabel Rivera"
+    after, new_version, _ = app.extensions["spoc"].sessions.tokens(launch_id)
+    assert new_version == version + 1 and after.access_token != before.access_token  # R32
+    assert after.refresh_token != before.refresh_token  # the rotated refresh token replaced the old one
+
+
+def test_invalid_grant_on_refresh_ends_the_session_and_says_relaunch(client, sandbox, app):
+    sandbox.control("config", {"access_token_lifetime_s": 30})
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    sandbox.control("tokens/revoke")
+    lines = sections(client, launch_id)
+    assert "relaunch" in lines["error"].lower()  # R33
+    assert client.get(f"/p/{launch_id}/").status_code == 401
+
+
+def test_an_idle_session_expires(client, sandbox, app):
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    move_back(app, launch_sessions.c.last_seen_at, timedelta(minutes=16))
+    response = client.get(f"/p/{launch_id}/")
+    assert response.status_code == 401  # R34
+    assert "without activity" in response.get_data(as_text=True)
+
+
+def test_every_launch_and_refusal_is_audited_without_secrets(client, sandbox, app):
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    client.get("/launch", query_string={"iss": "https://attacker.example/fhir", "launch": "x"})
+    sections(client, launch_id)
+    events = app.extensions["spoc"].audit.for_patient(sandbox.iss, CHILD)
+    actions = [(e["action"], e["outcome"]) for e in events]
+    assert ("launch", "success") in actions
+    assert any(a == "fhir-search" for a, _ in actions)  # R63
+    assert all(e["launch_id_hash"] != launch_id for e in events)
+    with engine_of(app).connect() as conn:
+        denied = conn.execute(sa.text("SELECT count(*) FROM audit_events WHERE outcome='denied'")).scalar()
+    assert denied == 1
+
+
+def test_logs_hold_no_token_code_state_or_authorization_header(client, sandbox, app, caplog):
+    caplog.set_level(logging.DEBUG)
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    secrets_seen = [query_of(start.headers["Location"])["state"], query_of(chart_launch_url(sandbox, CHILD))["launch"]]
+    callback = authorize_at_sandbox(start.headers["Location"])
+    secrets_seen.append(query_of(callback)["code"])
+    launch_id = launch_id_of(client.get(path_of(callback)))
+    sections(client, launch_id)
+    tokens, _, _ = app.extensions["spoc"].sessions.tokens(launch_id)
+    secrets_seen += [tokens.access_token, tokens.refresh_token]
+    text = "\n".join(record.getMessage() for record in caplog.records if not record.name.startswith("sandbox")
+                     and not record.name.startswith("werkzeug"))
+    assert text  # the app did log something
+    for secret in secrets_seen:  # R64
+        assert secret not in text
+    assert "Bearer" not in text and "Authorization" not in text
+
+
+def test_standalone_launch_lets_the_user_pick_the_patient_in_the_ehr(client, sandbox):
+    start = client.get("/launch/standalone", query_string={"iss": sandbox.iss})
+    assert "launch/patient" in query_of(start.headers["Location"])["scope"].split()
+    picker = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    assert picker.status_code == 200
+    form = re.search(r'<form[^>]*action="([^"]*)"', picker.text)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', picker.text))
+    action = requests.compat.urljoin(start.headers["Location"], form.group(1).replace("&amp;", "&") if form else "")
+    chosen = requests.post(action, data={**fields, "sandbox_patient": TODDLER}, allow_redirects=False, timeout=5)
+    assert chosen.status_code in (302, 303), chosen.text[:300]
+    landed = client.get(path_of(chosen.headers["Location"]))
+    assert patient_name(client, launch_id_of(landed)).startswith("Leo")
+
+
+def test_the_app_serves_no_private_key_material_in_its_jwks(client):
+    response = client.get("/.well-known/jwks.json")
+    assert response.status_code == 200 and "max-age" in response.headers["Cache-Control"]
+    assert all("d" not in key for key in response.get_json()["keys"])
+
+
+def test_a_long_authorize_request_goes_by_post_when_the_server_allows_it(app, sandbox):
+    app.extensions["spoc"].settings.__class__  # settings are frozen; build a client with a tiny limit
+    from dataclasses import replace
+
+    state = app.extensions["spoc"]
+    object.__setattr__(state, "settings", replace(state.settings, max_authorize_url=100))
+    response = app.test_client().get(path_of(chart_launch_url(sandbox, CHILD)))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200  # R11
+    assert 'method="post"' in body and 'name="code_challenge_method" value="S256"' in body
+    assert "js/autosubmit.js" in body

@@ -1,0 +1,100 @@
+"""Helpers for tests that launch the app through the sandbox EHR, as the EHR frame would."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from smart_app.tenants import Quirks, Tenant
+
+APP_ORIGIN = "http://app.test"  # the Flask test client's notional host
+CLIENT_ID = "spoc-test"
+
+
+@dataclass
+class SandboxHandle:
+    url: str
+    config: object
+
+    @property
+    def iss(self) -> str:
+        return f"{self.url}/fhir"
+
+    def control(self, path: str, payload=None):
+        response = requests.post(f"{self.url}/_sandbox/{path}", json=payload if payload is not None else {}, timeout=5)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def fhir_requests(self) -> list[dict]:
+        return requests.get(f"{self.url}/_sandbox/requests", timeout=5).json()
+
+
+
+class _IframeSrc(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.src: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "iframe":
+            self.src = dict(attrs).get("src")
+
+
+def chart_launch_url(sandbox: SandboxHandle, patient_id: str, user: str | None = None) -> str:
+    """The app URL the sandbox chart puts in its iframe for this patient (with iss and launch)."""
+    params = {"user": user} if user else {}
+    page = requests.get(f"{sandbox.url}/ehr/patient/{patient_id}", params=params, timeout=5)
+    page.raise_for_status()
+    parser = _IframeSrc()
+    parser.feed(page.text)
+    assert parser.src, "the chart page has no app iframe"
+    return parser.src
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def authorize_at_sandbox(authorize_url: str) -> str:
+    """Follow the app's authorize redirect at the sandbox; returns the callback URL it sends back."""
+    response = requests.get(authorize_url, allow_redirects=False, timeout=5)
+    assert response.status_code in (302, 303), f"sandbox authorize answered {response.status_code}"
+    return response.headers["Location"]
+
+
+def launch(client, sandbox: SandboxHandle, patient_id: str, user: str | None = None):
+    """A full EHR launch through the test client; returns the response of the app's first page."""
+    start = client.get(path_of(chart_launch_url(sandbox, patient_id, user)))
+    assert start.status_code == 302, start.get_data(as_text=True)[:500]
+    callback = authorize_at_sandbox(start.headers["Location"])
+    landed = client.get(path_of(callback))
+    assert landed.status_code == 303, landed.get_data(as_text=True)[:500]
+    return landed
+
+
+def launch_id_of(response) -> str:
+    match = re.search(r"/p/([A-Za-z0-9_-]+)/", response.headers["Location"])
+    assert match
+    return match.group(1)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def a_tenant(sandbox: SandboxHandle, **overrides) -> Tenant:
+    fields = dict(
+        name="Sandbox EHR", iss=sandbox.iss, client_id=CLIENT_ID, redirect_uri=f"{APP_ORIGIN}/callback",
+        frame_ancestors=(sandbox.url,), write_mode="careplan", quirks=Quirks(),
+    )
+    fields.update(overrides)
+    return Tenant(**fields)

@@ -1,0 +1,257 @@
+"""The query plan's choices, against a small in-memory fake gateway (no HTTP)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+
+from smart_app.errors import FhirAccessError
+from smart_app.fhir.capabilities import Capabilities
+from smart_app.fhir.gateway import FhirHttpError, SearchResult
+from smart_app.fhir.queries import (
+    CONDITION_ACTIVE,
+    HEALTH_CONCERN,
+    PROBLEM_LIST_ITEM,
+    QueryProfile,
+    fetch_sections,
+    months_before,
+    planned_searches,
+    reference_key,
+)
+from smart_app.plan.record import SECTION_KEYS, SectionState
+
+BASE = "https://ehr.example/fhir"
+TODAY = date(2025, 3, 1)
+
+
+class FakeGateway:
+    """Answers searches from canned results per resource type and reads from a dict; records calls."""
+
+    base_url = BASE
+    concurrency = 4
+
+    def __init__(self, results: dict[str, SearchResult] | None = None, resources: Sequence[dict] = (),
+                 failing: dict[str, Exception] | None = None) -> None:
+        self.results = results or {}
+        self.resources = {f"{r['resourceType']}/{r['id']}": r for r in resources}
+        self.failing = failing or {}
+        self.searches: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        self.reads: list[str] = []
+        self._lock = threading.Lock()
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]], *, max_pages: int) -> SearchResult:
+        with self._lock:
+            self.searches.append((resource_type, tuple(params)))
+        if resource_type in self.failing:
+            raise self.failing[resource_type]
+        return self.results.get(resource_type, a_result())
+
+    def read(self, reference: str) -> dict[str, Any]:
+        with self._lock:
+            self.reads.append(reference)
+        if reference not in self.resources:
+            raise FhirHttpError("not here", status=404)
+        return self.resources[reference]
+
+    def params_of(self, resource_type: str) -> list[dict[str, list[str]]]:
+        found = []
+        for kind, params in self.searches:
+            if kind == resource_type:
+                grouped: dict[str, list[str]] = {}
+                for name, value in params:
+                    grouped.setdefault(name, []).append(value)
+                found.append(grouped)
+        return found
+
+
+def a_result(*resources: dict, included: Sequence[dict] = (), complete: bool = True, notes: Sequence[str] = ()) -> SearchResult:
+    return SearchResult(tuple(resources), tuple(included), tuple(notes), complete, 1, None)
+
+
+def fetch(gateway: FakeGateway, *keys: str, profile: QueryProfile = QueryProfile(), capabilities=None):
+    return {f.key: f for f in fetch_sections(gateway, "p1", profile, today=TODAY, capabilities=capabilities,
+                                             keys=keys or SECTION_KEYS)}
+
+
+def capabilities_with(*searchable: str) -> Capabilities:
+    return Capabilities.from_statement({
+        "resourceType": "CapabilityStatement",
+        "rest": [{"mode": "server", "resource": [
+            {"type": t, "interaction": [{"code": "search-type"}]} for t in searchable]}],
+    })
+
+
+def test_condition_categories_are_asked_one_request_each_when_the_site_needs_it():
+    gateway = FakeGateway()
+
+    fetch(gateway, "conditions", profile=QueryProfile(condition_categories_separately=True))
+
+    assert sorted(p["category"][0] for p in gateway.params_of("Condition")) == sorted([PROBLEM_LIST_ITEM, HEALTH_CONCERN])
+    assert all(p["clinical-status"] == [CONDITION_ACTIVE] and p["patient"] == ["p1"] for p in gateway.params_of("Condition"))
+
+
+def test_condition_categories_are_asked_together_as_a_comma_list_otherwise():
+    gateway = FakeGateway()
+
+    fetch(gateway, "conditions", profile=QueryProfile(condition_categories_separately=False))
+
+    assert [p["category"] for p in gateway.params_of("Condition")] == [[f"{PROBLEM_LIST_ITEM},{HEALTH_CONCERN}"]]
+
+
+def test_medication_statements_are_searched_only_when_the_capability_statement_lists_them():
+    without, with_ = FakeGateway(), FakeGateway()
+
+    fetch(without, "medications", capabilities=capabilities_with("MedicationRequest"))
+    fetch(with_, "medications", capabilities=capabilities_with("MedicationRequest", "MedicationStatement"))
+
+    assert without.params_of("MedicationStatement") == []
+    assert with_.params_of("MedicationStatement") == [{"patient": ["p1"], "status": ["active"], "_count": ["100"]}]
+
+
+def test_medication_statements_are_not_searched_when_nothing_is_known_of_the_server():
+    gateway = FakeGateway()
+
+    fetch(gateway, "medications")
+
+    assert [kind for kind, _ in gateway.searches] == ["MedicationRequest"]
+
+
+def test_the_site_profile_overrides_the_capability_statement_for_medication_statements():
+    gateway = FakeGateway()
+
+    fetch(gateway, "medications", profile=QueryProfile(medication_statement=False),
+          capabilities=capabilities_with("MedicationStatement"))
+
+    assert gateway.params_of("MedicationStatement") == []
+
+
+def test_medication_orders_are_asked_with_intent_status_and_the_medication_included():
+    (orders,) = planned_searches("medications", "p1", QueryProfile(page_size=50), today=TODAY)
+
+    assert orders.params == (("patient", "p1"), ("intent", "order,plan"), ("status", "active"),
+                             ("_include", "MedicationRequest:medication"), ("_count", "50"))
+
+
+def test_no_search_asks_for_include_when_the_site_ignores_it():
+    profile = QueryProfile(include_supported=False)
+
+    params = [p for key in SECTION_KEYS for s in planned_searches(key, "p1", profile, today=TODAY) for p in s.params]
+
+    assert not any(name == "_include" for name, _ in params)
+
+
+def test_encounters_are_asked_for_the_last_24_months():
+    (search,) = planned_searches("encounters", "p1", QueryProfile(), today=date(2025, 3, 1))
+
+    assert ("date", "ge2023-03-01") in search.params
+
+
+def test_months_before_clamps_to_the_end_of_a_shorter_month():
+    assert months_before(date(2024, 2, 29), 24) == date(2022, 2, 28)
+    assert months_before(date(2025, 1, 31), 2) == date(2024, 11, 30)
+
+
+def test_care_plans_are_asked_by_the_assess_plan_category():
+    (search,) = planned_searches("care_plans", "p1", QueryProfile(), today=TODAY)
+
+    assert ("category", "http://hl7.org/fhir/us/core/CodeSystem/careplan-category|assess-plan") in search.params
+
+
+def test_advance_directives_are_asked_by_category_and_by_type():
+    searches = planned_searches("documents", "p1", QueryProfile(), today=TODAY)
+
+    assert [s.params[1] for s in searches] == [("category", "http://loinc.org|42348-3"), ("type", "http://loinc.org|81334-5")]
+
+
+def test_equipment_searches_outside_us_core_are_skipped_when_the_server_does_not_list_them():
+    known = planned_searches("equipment", "p1", QueryProfile(), today=TODAY, capabilities=capabilities_with("Device"))
+    unknown = planned_searches("equipment", "p1", QueryProfile(), today=TODAY, capabilities=Capabilities.unknown())
+
+    assert [s.resource_type for s in known] == ["Device"]
+    assert [s.resource_type for s in unknown] == ["Device", "DeviceUseStatement", "DeviceRequest"]
+    assert [s.optional for s in unknown] == [False, True, True]
+
+
+def test_a_failed_search_fails_its_section_with_a_plain_note_and_leaves_the_others():
+    gateway = FakeGateway(results={"Goal": a_result({"resourceType": "Goal", "id": "g1"})},
+                          failing={"CarePlan": FhirAccessError("The EHR said: patient Jane Doe not found")})
+
+    sections = fetch(gateway, "goals", "care_plans")
+
+    assert sections["care_plans"].state is SectionState.FAILED
+    assert "Jane" not in sections["care_plans"].notes[0]
+    assert sections["goals"].state is SectionState.COMPLETE and len(sections["goals"].resources) == 1
+
+
+def test_a_refused_required_search_fails_the_section_but_a_refused_optional_one_does_not():
+    gateway = FakeGateway(failing={"Device": FhirHttpError("no", status=400),
+                                   "DeviceRequest": FhirHttpError("no", status=400)})
+
+    assert fetch(gateway, "equipment")["equipment"].state is SectionState.FAILED
+    assert fetch(FakeGateway(failing={"DeviceRequest": FhirHttpError("no", status=404)}),
+                 "equipment")["equipment"].state is SectionState.COMPLETE
+
+
+def test_a_related_person_search_the_ehr_refuses_leaves_the_patient_section_with_a_note():
+    gateway = FakeGateway(resources=[{"resourceType": "Patient", "id": "p1"}],
+                          failing={"RelatedPerson": FhirHttpError("no", status=404)})
+
+    patient = fetch(gateway, "patient")["patient"]
+
+    assert [r["resourceType"] for r in patient.resources] == ["Patient"]
+    assert patient.notes and patient.state is SectionState.COMPLETE
+
+
+def test_resources_found_in_two_searches_appear_once():
+    document = {"resourceType": "DocumentReference", "id": "polst"}
+    gateway = FakeGateway(results={"DocumentReference": a_result(document)})
+
+    documents = fetch(gateway, "documents")["documents"]
+
+    assert documents.resources == (document,)
+
+
+def test_a_reference_that_cannot_be_read_is_noted_and_the_section_is_incomplete():
+    order = {"resourceType": "MedicationRequest", "id": "mr1", "medicationReference": {"reference": "Medication/gone"}}
+    gateway = FakeGateway(results={"MedicationRequest": a_result(order)})
+
+    medications = fetch(gateway, "medications")["medications"]
+
+    assert medications.resources == (order,)
+    assert medications.state is SectionState.INCOMPLETE
+
+
+def test_included_resources_are_not_read_again():
+    order = {"resourceType": "MedicationRequest", "id": "mr1", "medicationReference": {"reference": "Medication/m1"}}
+    medication = {"resourceType": "Medication", "id": "m1"}
+    gateway = FakeGateway(results={"MedicationRequest": a_result(order, included=[medication])})
+
+    medications = fetch(gateway, "medications")["medications"]
+
+    assert gateway.reads == [] and medication in medications.resources
+
+
+@pytest.mark.parametrize(("reference", "key"), [
+    ("Medication/m1", "Medication/m1"),
+    (f"{BASE}/Medication/m1", "Medication/m1"),
+    ("Medication/m1/_history/3", "Medication/m1"),
+    ("#contained", None),
+    ("https://other.example/fhir/Medication/m1", None),
+    ("Medication/../../admin", None),
+    (None, None),
+])
+def test_reference_keys_only_name_resources_on_this_ehr(reference, key):
+    assert reference_key(reference, BASE) == key
+
+
+def test_care_team_asks_for_its_members_and_their_practitioners_in_the_same_search():
+    (search,) = planned_searches("care_team", "p1", QueryProfile(), today=TODAY)
+
+    assert ("_include", "CareTeam:participant:PractitionerRole") in search.params
+    assert ("_include:iterate", "PractitionerRole:practitioner") in search.params
+    assert ("status", "active") in search.params
+
