@@ -13,7 +13,7 @@ item carries a `Source` saying where it came from.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -68,6 +68,7 @@ __all__ = [
     "SummaryItem",
     "SummarySection",
     "hospital_use_from",
+    "item_key",
     "patient_header",
     "summarize",
     "summarize_section",
@@ -179,7 +180,8 @@ class CareTeamMember:
     specialty: str
     phone: str
     organization: str
-    source: Source
+    source: Source  # the CareTeam
+    member: str = ""  # "PractitionerRole/7": who this is, when the EHR says
 
     @property
     def label(self) -> str:
@@ -386,8 +388,11 @@ def patient_header(fetch: SectionFetch, *, patient_id: str = "") -> PatientHeade
 
 
 def hospital_use_from(fetch: SectionFetch, *, today: date) -> HospitalUse | None:
-    """ED visits and admissions in the year up to `today`, and the clinicians seen outside hospital."""
-    return _hospital_use(summarize_section(fetch, today=today), today)
+    """ED visits and admissions in the year up to `today`, and the clinicians seen outside hospital.
+
+    `fetch` is the encounters fetch; None when that search failed.
+    """
+    return _hospital_use(summarize_section(replace(fetch, key="encounters"), today=today), today)
 
 
 def _hospital_use(encounters: SummarySection, today: date) -> HospitalUse | None:
@@ -403,6 +408,15 @@ def _hospital_use(encounters: SummarySection, today: date) -> HospitalUse | None
         since=since,
         complete=encounters.state is SectionState.COMPLETE,
     )
+
+
+def item_key(item: SummaryItem) -> str:
+    """A stable key for an item across launches, for curation (hide, annotate) stored with the plan."""
+    if isinstance(item, CareTeamMember) and item.member:
+        return item.member
+    if isinstance(item, CareTeamMember | Contact) and item.source.resource_type in ("CareTeam", "Patient"):
+        return f"{item.source.reference or item.source.resource_type}|{item.name.casefold()}"
+    return item.source.reference or f"{item.source.resource_type}|{item.label.casefold()}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -660,24 +674,32 @@ NO_MEDICATION_NAME = "Medication (name not available)"
 
 def _medications(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
     orders = [p for p in (medication_from(r, index) for r in index.of_type("MedicationRequest")) if p]
-    ordered_refs = {item.source.reference for item, _ in orders}
-    ordered_names = {item.label.casefold() for item, _ in orders if item.label != NO_MEDICATION_NAME}
-    ordered_codes = {code for item, _ in orders for code in item.codes}
     yield from orders
+    active_orders = _OrderedMedicines([item for item, active in orders if active])
+    all_orders = _OrderedMedicines([item for item, _ in orders])
     for statement in index.of_type("MedicationStatement"):
         placed = medication_from(statement, index)
-        if placed is None:
-            continue
-        item = placed[0]
-        # The EHR often lists one medicine both as an order and as a statement: show it once.
+        # The EHR often lists one medicine both as an order and as a statement: show it once. A
+        # statement still being taken stands beside a completed order of the same medicine.
+        if placed and not (active_orders if placed[1] else all_orders).include(statement, placed[0]):
+            yield placed
+
+
+class _OrderedMedicines:
+    """What a set of medication orders names, to recognise a statement that repeats one of them."""
+
+    __slots__ = ("codes", "names", "references")
+
+    def __init__(self, orders: list[MedicationItem]) -> None:
+        self.references = {o.source.reference for o in orders if o.source.reference}
+        self.names = {o.label.casefold() for o in orders if o.label != NO_MEDICATION_NAME}
+        self.codes = {code for o in orders for code in o.codes}
+
+    def include(self, statement: Mapping[str, Any], item: MedicationItem) -> bool:
         based_on = {target_of(r) for key in ("basedOn", "derivedFrom") for r in mappings(statement.get(key))}
-        if (
-            based_on & ordered_refs
-            or item.label.casefold() in ordered_names
-            or set(item.codes) & ordered_codes
-        ):
-            continue
-        yield placed
+        return bool(
+            based_on & self.references or item.label.casefold() in self.names or set(item.codes) & self.codes
+        )
 
 
 def medication_from(resource: FhirJson, index: _Index) -> tuple[MedicationItem, bool] | None:
@@ -893,6 +915,7 @@ def care_team_member_from(participant: FhirJson, team: FhirJson, index: _Index) 
         ),
         organization=organization_name,
         source=_source(team, index),
+        member=target_of(reference) if not target_of(reference).startswith("#") else "",
     )
 
 

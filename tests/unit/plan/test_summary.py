@@ -13,6 +13,7 @@ from smart_app.plan.summary import (
     MedicalSummary,
     Source,
     hospital_use_from,
+    item_key,
     patient_header,
     summarize,
     summarize_section,
@@ -262,6 +263,16 @@ def test_a_statement_that_repeats_an_order_is_shown_once():
     ]
 
 
+def test_a_statement_still_taken_stays_beside_a_completed_order_of_the_same_medicine():
+    result = section(
+        "medications",
+        a_medication_request("Baclofen", status="completed"),
+        a_medication_statement("Baclofen", status="active"),
+    )
+    assert [(i.label, i.source.resource_type) for i in result.active] == [("Baclofen", "MedicationStatement")]
+    assert [(i.label, i.source.resource_type) for i in result.inactive] == [("Baclofen", "MedicationRequest")]
+
+
 def test_the_same_resource_on_two_pages_is_shown_once():
     request = a_medication_request("Baclofen")
     assert labels(section("medications", request, dict(request)).active) == ["Baclofen"]
@@ -350,6 +361,7 @@ def test_care_team_specialists_are_resolved_through_practitioner_role():
     team = a_care_team(a_participant(role, role="Neurologist"))
     (member,) = section("care_team", team, role, neurologist, clinic).active
     assert member == CareTeamMember(
+        member="PractitionerRole/" + role["id"],
         name="Dr. Nina Neuro",
         role="Neurologist",
         specialty="Pediatric neurology",
@@ -623,3 +635,30 @@ def test_hostile_labels_survive_only_escaped_when_shown():
     assert item.label == hostile  # plain text in the model: escaping is the template's job
     assert "<script>" not in shown_as_html(item.label)
     assert "&lt;script&gt;" in shown_as_html(item.label)
+
+
+def test_every_item_has_a_stable_key_for_curation():
+    doctor = a_practitioner("Pat", "Primary")
+    patient = a_patient(contact=[a_patient_contact("George", "Byron")])
+    record = a_record(
+        patient=(patient,),
+        conditions=(a_condition("Asthma"),),
+        care_team=(
+            a_care_team(a_participant(doctor), a_participant(None, member={"display": "Dr. Unlinked"})),
+            doctor,
+        ),
+    )
+    summary = summarize(record, today=TODAY)
+    keys = [item_key(i) for s in (summary.contacts, *summary.sections) for i in (*s.active, *s.inactive)]
+    assert sorted(keys) == sorted(
+        [
+            "Patient/ada|george byron",
+            "Condition/cond-asthma",
+            "Practitioner/" + doctor["id"],
+            "CareTeam/team-complex-care-team|dr. unlinked",
+        ]
+    )
+    relaunched = summarize(record, today=date(2025, 12, 1))
+    assert keys == [
+        item_key(i) for s in (relaunched.contacts, *relaunched.sections) for i in (*s.active, *s.inactive)
+    ]
