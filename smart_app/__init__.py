@@ -19,6 +19,7 @@ from .launch.oauth import ClientKeys
 from .security import TokenCipher
 from .session import SessionStore
 from .store import create_engine
+from .store.curation import CurationStore
 from .tenants import TenantRegistry
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -35,6 +36,7 @@ class AppState:
     discovery: DiscoveryClient
     client_keys: ClientKeys
     ehr: EhrAccess
+    curation: CurationStore
     engine: object
 
 
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         discovery=DiscoveryClient(timeout_s=settings.fhir_timeout_s),
         client_keys=client_keys,
         ehr=EhrAccess(sessions, client_keys, audit, timeout_s=settings.fhir_timeout_s),
+        curation=CurationStore(engine),
         engine=engine,
     )
     from . import web

@@ -19,6 +19,7 @@ from .fhir.gateway import FhirGateway
 from .fhir.queries import QueryProfile, fetch_sections
 from .launch.oauth import ClientKeys
 from .launch.tokens import AccessTokens
+from .plan.fhir_text import human_name
 from .plan.record import SECTION_KEYS, SectionFetch
 from .session import LaunchSession, SessionStore
 from .tenants import Tenant
@@ -59,6 +60,18 @@ class EhrAccess:
             while len(self._gateways) > MAX_LIVE_GATEWAYS:
                 self._gateways.popitem(last=False)
             return gateway
+
+    def user_name(self, launch: LaunchSession, tenant: Tenant) -> str:
+        """The signed-in user's name from their fhirUser resource; "" when unknown or unreadable."""
+        if not launch.fhir_user:
+            return ""
+        gateway = self.gateway(launch, tenant)
+        if not gateway.owns(launch.fhir_user):
+            return ""
+        try:
+            return human_name(gateway.read(launch.fhir_user).get("name"))
+        except SmartAppError:
+            return ""
 
     def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
         with self._lock:

@@ -68,6 +68,7 @@ __all__ = [
     "SummaryItem",
     "SummarySection",
     "hospital_use_from",
+    "hospital_use_of",
     "item_key",
     "patient_header",
     "summarize",
@@ -346,7 +347,7 @@ def summarize(record: SourceRecord, *, today: date) -> MedicalSummary:
         patient=patient_header(patient_fetch, patient_id=record.patient_id),
         contacts=summarize_section(patient_fetch, today=today, patient_id=record.patient_id),
         sections=sections,
-        hospital_use=_hospital_use(encounters, today),
+        hospital_use=hospital_use_of(encounters, today=today),
     )
 
 
@@ -392,10 +393,11 @@ def hospital_use_from(fetch: SectionFetch, *, today: date) -> HospitalUse | None
 
     `fetch` is the encounters fetch; None when that search failed.
     """
-    return _hospital_use(summarize_section(replace(fetch, key="encounters"), today=today), today)
+    return hospital_use_of(summarize_section(replace(fetch, key="encounters"), today=today), today=today)
 
 
-def _hospital_use(encounters: SummarySection, today: date) -> HospitalUse | None:
+def hospital_use_of(encounters: SummarySection, *, today: date) -> HospitalUse | None:
+    """hospital_use_from for an encounters section already summarized (saves mapping it twice)."""
     if encounters.state is SectionState.FAILED:
         return None
     since = _one_year_before(today)

@@ -66,3 +66,33 @@ audit_events = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False, default=dict),
 )
 sa.Index("ix_audit_patient", audit_events.c.iss, audit_events.c.patient_id)
+
+# The coordinator's curation of the summary (issue 3), per site + patient (R61: keys carry the iss).
+item_curations = sa.Table(
+    "item_curations",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("item_ref", sa.String(200), primary_key=True),
+    sa.Column("hidden", sa.Boolean, nullable=False),
+    sa.Column("hidden_reason", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("updated_by", sa.String(500), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+added_items = sa.Table(
+    "added_items",
+    metadata,
+    sa.Column("item_id", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("section", sa.String(40), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("contact", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("added_by", sa.String(500), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True)),
+)
+sa.Index("ix_added_items_patient", added_items.c.iss, added_items.c.patient_id)

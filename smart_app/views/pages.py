@@ -5,10 +5,13 @@ Layer: HTTP in (views). Pure functions from plan types to view types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
+from collections.abc import Mapping, Sequence
+
 from ..plan import summary as s
+from ..plan.curation import ADDABLE_SECTIONS, AddedItem, ItemCuration
 from ..plan.record import SectionState
 
 SYSTEM_LABELS = {
@@ -72,7 +75,7 @@ def banner_from(header: s.PatientHeader | None, today: date) -> BannerView | Non
 
 @dataclass(frozen=True, slots=True)
 class ItemView:
-    ref: str  # "Condition/123": the curation key; "" when the EHR gave no id
+    ref: str  # plan.summary.item_key: the curation key; "" for items the coordinator added
     label: str
     details: tuple[str, ...]
     source: str  # "Condition · recorded 3 Mar 2024 · Dr Okafor"
@@ -81,6 +84,7 @@ class ItemView:
     note: str = ""  # the coordinator's annotation
     hidden_reason: str = ""  # set when the coordinator hid it from the plan
     added_by: str = ""  # set for items the coordinator added (not from the EHR)
+    added_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,7 @@ class SectionView:
     notes: tuple[str, ...]
     empty_text: str
     stats: tuple[StatView, ...] = ()
-    can_add: bool = False
+    add_label: str = ""  # "home equipment or supply" where the coordinator may add items; "" elsewhere
 
 
 def source_text(source: s.Source) -> str:
@@ -159,7 +163,7 @@ def item_view(item: s.SummaryItem) -> ItemView:
         case s.Contact():
             details = (item.relationship, f"Phone {item.phone}" if item.phone else "")
     return ItemView(
-        ref=item.source.reference,
+        ref=s.item_key(item),
         label=item.label,
         details=tuple(d for d in details if d),
         source=source_text(item.source),
@@ -168,7 +172,26 @@ def item_view(item: s.SummaryItem) -> ItemView:
     )
 
 
-def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | None = None) -> SectionView:
+def curated(item: ItemView, curation: ItemCuration | None) -> ItemView:
+    if curation is None:
+        return item
+    return replace(item, note=curation.note, hidden_reason=curation.hidden_reason if curation.hidden else "")
+
+
+def added_view(item: AddedItem) -> ItemView:
+    return ItemView(ref="", label=item.label, details=tuple(d for d in (item.contact, item.note) if d),
+                    source="", added_by=item.by or "the care team", added_id=item.item_id)
+
+
+def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | None = None,
+                 curations: Mapping[str, ItemCuration] | None = None,
+                 added: Sequence[AddedItem] = ()) -> SectionView:
+    """A summary section with the coordinator's curation applied: hidden items set apart with their
+    reason, notes attached, and added items listed after the EHR's."""
+    curations = curations or {}
+    active = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.active]
+    inactive = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.inactive]
+    extra = [added_view(a) for a in added if a.section == section.key]
     stats: tuple[StatView, ...] = ()
     if section.key == "encounters" and hospital_use is not None:
         suffix = "" if hospital_use.complete else "+"
@@ -180,14 +203,15 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
     return SectionView(
         key=section.key,
         title=section.title,
-        count=section.count,
-        items=tuple(item_view(i) for i in section.active),
-        inactive=tuple(item_view(i) for i in section.inactive),
-        hidden=(),
+        count=sum(1 for i in active if not i.hidden_reason) + len(extra),
+        items=tuple(i for i in active if not i.hidden_reason) + tuple(extra),
+        inactive=tuple(i for i in inactive if not i.hidden_reason),
+        hidden=tuple(i for i in active + inactive if i.hidden_reason),
         state=SectionState(section.state).value,
         notes=section.notes,
         empty_text=EMPTY_TEXT.get(section.key, "Nothing recorded."),
         stats=stats,
+        add_label=ADDABLE_SECTIONS.get(section.key, ""),
     )
 
 

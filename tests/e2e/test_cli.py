@@ -1,0 +1,145 @@
+"""The `spoc` command: `db upgrade`, `keys`, `tenants check`, and `spoc demo` as a user runs it.
+
+Layer: command line (composition root). The demo test starts real processes on loopback ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from joserfc.jwk import KeySet
+
+from smart_app.cli import main
+from smart_app.security import BROWSER_COOKIE
+from tests.support import ROOT, SandboxHandle, chart_launch_url
+
+WAIT_S = 30
+CHILD = "sofia-rivera"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_db_upgrade_creates_the_tables_in_the_database_named_by_database_url(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    tables = set(sa.inspect(sa.create_engine(url)).get_table_names())
+    assert {"pending_authorizations", "launch_sessions", "audit_events", "alembic_version"} <= tables
+    assert "up to date" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0  # running it again changes nothing and does not fail
+
+
+def test_keys_token_key_prints_a_fernet_key(capsys):
+    assert main(["keys", "token-key"]) == 0
+    key = capsys.readouterr().out.strip()
+    cipher = Fernet(key.encode())
+    assert cipher.decrypt(cipher.encrypt(b"refresh-token")) == b"refresh-token"
+
+
+@pytest.mark.parametrize(("alg", "kty"), [("RS384", "RSA"), ("ES384", "EC")])
+def test_keys_client_jwks_prints_a_private_key_set_with_the_requested_kid(alg, kty, capsys):
+    assert main(["keys", "client-jwks", "--alg", alg, "--kid", "k1"]) == 0
+    keys = KeySet.import_key_set(json.loads(capsys.readouterr().out))
+    key = keys.get_by_kid("k1")
+    assert key.key_type == kty and key.alg == alg
+    assert key.is_private  # this file goes to the secret store; the app serves the public half
+
+
+def test_tenants_check_names_each_problem_by_line(tmp_path, capsys):
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text(
+        "[[tenant]]\n"
+        'name = "Good EHR"\n'
+        'iss = "https://ehr.example.org/fhir"\n'
+        'client_id = "spoc"\n'
+        'redirect_uri = "https://spoc.example.org/callback"\n'
+        "\n"
+        "[[tenant]]\n"
+        'name = "Bad EHR"\n'
+        'iss = "ehr.example.net/fhir"\n'
+        'client_id = "spoc"\n'
+        'redirect_uri = "https://spoc.example.org/callback"\n'
+        'client_secret = "in the file"\n'
+    )
+    assert main(["tenants", "check", str(tenants)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tenants}:9: tenant #2: iss: must be an absolute http(s) URL" in out
+    assert f"{tenants}:12: tenant #2: client_secret: secrets must not be in this file" in out
+
+
+# --- spoc demo ---------------------------------------------------------------------------------
+
+def wait_for(check, what: str, demo: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if demo.poll() is not None:
+            pytest.fail(f"spoc demo exited while waiting for {what}:\n{log.read_text()[-2000:]}")
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"spoc demo: no {what} within {WAIT_S} s:\n{log.read_text()[-2000:]}")
+
+
+def stop(demo: subprocess.Popen) -> int | None:
+    """SIGTERM, as a service manager would; the exit code, or None if it did not stop in time."""
+    demo.send_signal(signal.SIGTERM)
+    try:
+        return demo.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_spoc_demo_serves_the_sandbox_ehr_and_a_chart_launch_lands_in_the_app(tmp_path):
+    ehr_port, app_port = free_port(), free_port()
+    ehr, app = f"http://localhost:{ehr_port}", f"http://127.0.0.1:{app_port}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        # Its own process group, so the sandbox child it starts can be cleaned up if the demo hangs.
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "smart_app.cli", "demo", "--ehr-port", str(ehr_port), "--app-port", str(app_port),
+             "--data-dir", str(tmp_path / "demo")],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    exit_code = "not stopped"
+    try:
+        wait_for(lambda: "Sofia" in requests.get(f"{ehr}/ehr/", timeout=2).text, "patient list", demo, log)
+        wait_for(lambda: requests.get(f"{app}/healthz", timeout=2).status_code == 200, "app /healthz", demo, log)
+        iframe = chart_launch_url(SandboxHandle(ehr, None), CHILD)
+        assert iframe.startswith(f"{app}/launch?")
+        start = requests.get(iframe, allow_redirects=False, timeout=10)
+        assert start.status_code == 302, start.text[:300]
+        cookie = re.search(rf"{BROWSER_COOKIE}=([^;]+)", start.headers["Set-Cookie"]).group(0)
+        callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"]
+        assert callback.startswith(f"{app}/callback?")
+        landed = requests.get(callback, headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+        assert landed.status_code == 303, landed.text[:300]
+        assert re.search(r"/p/[A-Za-z0-9_-]+/$", landed.headers["Location"])
+        page = requests.get(requests.compat.urljoin(app, landed.headers["Location"]), headers={"Cookie": cookie},
+                            timeout=10)
+        assert page.status_code == 200
+        exit_code = stop(demo)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(timeout=5)
+    assert exit_code is not None, "spoc demo did not exit within 10 s of SIGTERM"
+    assert exit_code in (0, -signal.SIGTERM)
