@@ -29,6 +29,7 @@ from bench.summary_load import (
     LargePatientSizes,
     LaunchRun,
     SandboxSpec,
+    critical_path,
     fresh_app,
     launch_to_summary,
     sandbox_running,
@@ -48,6 +49,7 @@ class LargeFigures:
     resources_fetched: int
     fetched: Mapping[str, int]  # per section
     failed: tuple[str, ...]
+    ehr_chain_s: float  # the sandbox's own time on the launch requests and the slowest search's pages
     tracemalloc_peak_mb: float  # Python allocations only, peak during the traced launch
     rss_growth_mb: float  # peak resident set (ru_maxrss) minus the resident set before the launch
 
@@ -102,6 +104,7 @@ def measure_large_patient(sandbox: BenchSandbox, *, concurrency: int = SITE_CONC
         resources_fetched=run.resources_fetched,
         fetched=run.fetched,
         failed=run.failed,
+        ehr_chain_s=critical_path(run.log, LARGE_PATIENT_ID, sandbox.spec.today).ehr_chain_s,
         tracemalloc_peak_mb=tracemalloc_peak_mb,
         rss_growth_mb=rss_growth_mb,
     )

@@ -320,6 +320,7 @@ class CriticalPath:
     launch_requests: int  # discovery and CapabilityStatement: sequential, before the sections
     section_round_trips: Mapping[str, int]  # per section: pages of its longest search + read rounds
     request_s: float  # median time of one request in the log
+    ehr_chain_s: float  # the EHR's own logged time on the launch requests and the slowest search's pages
 
     @property
     def slowest_section(self) -> str:
@@ -354,18 +355,22 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     """
     owners = searched_sections(patient_id, today)
     launch_requests = 0
+    launch_s = 0.0
     pages: dict[tuple[str, str], int] = {}
+    search_s: dict[tuple[str, str], float] = {}
     read_types: set[str] = set()
     for entry in log:
         path = entry["path"].removeprefix("/fhir")
         if path in LAUNCH_PATHS:
             launch_requests += 1
+            launch_s += entry["ms"] / 1000
             continue
         segments = [s for s in path.split("/") if s]
         if len(segments) == 1:
             query = sorted((k, v) for k, v in parse_qsl(entry["query"]) if k != "_cursor")
             search = (segments[0], urlencode(query))
             pages[search] = pages.get(search, 0) + 1
+            search_s[search] = search_s.get(search, 0.0) + entry["ms"] / 1000
         elif len(segments) == 2 and segments[0] == "Patient":
             pages[("Patient", segments[1])] = pages.get(("Patient", segments[1]), 0) + 1
         elif len(segments) == 2:
@@ -377,7 +382,8 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     for section, rounds in _read_rounds(read_types).items():
         if section in trips:
             trips[section] += rounds
-    return CriticalPath(launch_requests, trips, _median_request_s(log))
+    ehr_chain_s = launch_s + max(search_s.values(), default=0.0)
+    return CriticalPath(launch_requests, trips, _median_request_s(log), ehr_chain_s)
 
 
 def _read_rounds(read_types: set[str]) -> dict[str, int]:

@@ -20,6 +20,7 @@ from .security import TokenCipher
 from .session import SessionStore
 from .store import create_engine
 from .store.curation import CurationStore
+from .store.plans import PlanStore
 from .tenants import TenantRegistry
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -37,6 +38,7 @@ class AppState:
     client_keys: ClientKeys
     ehr: EhrAccess
     curation: CurationStore
+    plans: PlanStore
     engine: object
 
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         client_keys=client_keys,
         ehr=EhrAccess(sessions, client_keys, audit, timeout_s=settings.fhir_timeout_s),
         curation=CurationStore(engine),
+        plans=PlanStore(engine),
         engine=engine,
     )
     from . import web

@@ -118,6 +118,7 @@ def _serve(args) -> int:
             self.cfg.set("logger_class", RedactingLogger)
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')
+            self.cfg.set("control_socket_disable", True)  # several instances on one host must not share it
 
         def load(self):
             return app
@@ -164,7 +165,10 @@ def _demo(args) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         server = make_server("127.0.0.1", args.app_port, create_app(settings), threaded=True,
                              request_handler=QuietHandler)
-        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+        def stop(*_):  # shutdown() from serve_forever's own thread would deadlock
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
         print(
             "\n  Shared Plan of Care demo is running.\n"
             f"  Open the sandbox EHR:  {ehr}/ehr/\n"

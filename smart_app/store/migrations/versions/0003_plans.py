@@ -1,0 +1,41 @@
+"""Plans and their immutable versions (compare-and-swap on the current version number).
+
+Revision ID: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+TZ = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "plans",
+        sa.Column("plan_id", sa.String(64), primary_key=True),
+        sa.Column("iss", sa.String(500), nullable=False),
+        sa.Column("patient_id", sa.String(200), nullable=False),
+        sa.Column("current_version", sa.Integer, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+        sa.UniqueConstraint("iss", "patient_id", name="uq_plans_patient"),
+    )
+    op.create_table(
+        "plan_versions",
+        sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.plan_id"), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("snapshot", sa.JSON, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("saved_by", sa.String(500), nullable=False),
+        sa.Column("saved_at", TZ, nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("plan_versions")
+    op.drop_table("plans")
