@@ -350,8 +350,9 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
 
     A search is its path plus query without `_cursor`; its pages are sequential, so a section needs
     at least as many round trips as its longest search has pages. Reads of `Type/id` come after the
-    searches that found the references; they add one round to the sections that could have asked for
-    them (a second care-team round only when PractitionerRoles were read, whose holders come next).
+    searches that found the references; they add one round to each section that could have asked for
+    them (a second care-team round only when PractitionerRoles were read and then people or
+    organisations, which their holders may be).
     """
     owners = searched_sections(patient_id, today)
     launch_requests = 0
@@ -392,7 +393,8 @@ def _read_rounds(read_types: set[str]) -> dict[str, int]:
     if "Medication" in read_types:
         rounds["medications"] = 1
     if people:
-        rounds["care_team"] = 2 if "PractitionerRole" in people else 1
+        holders_after_roles = "PractitionerRole" in people and people & {"Practitioner", "Organization"}
+        rounds["care_team"] = 2 if holders_after_roles else 1
         rounds["encounters"] = rounds["services"] = 1
     return rounds
 

@@ -73,10 +73,16 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     from . import web
     from .launch.routes import bp as launch_bp
     from .views.home import bp as home_bp
+    from .views.about import bp as about_bp
+    from .views.family_copy import bp as family_copy_bp
+    from .views.review import bp as review_bp
     from .views.summary import bp as summary_bp
+    from .views.tracking import bp as tracking_bp
+    from .writeback.routes import bp as writeback_bp
 
     web.register(app)
     app.register_blueprint(launch_bp)
     app.register_blueprint(home_bp)
-    app.register_blueprint(summary_bp)
+    for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, tracking_bp, writeback_bp):
+        app.register_blueprint(blueprint)
     return app

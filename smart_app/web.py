@@ -80,7 +80,7 @@ def register(app: Flask) -> None:
             token = launch.csrf_token if launch else ""
             return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
-        return {"csrf_field": csrf_field, "current_launch_or_none": lambda: g.get("launch")}
+        return {"csrf_field": csrf_field, "nav_endpoints": frozenset(app.view_functions)}
 
     @app.after_request
     def embedded_headers(resp: Response) -> Response:
