@@ -73,6 +73,16 @@ class EhrAccess:
         except SmartAppError:
             return ""
 
+    def encounter_belongs_to_patient(self, launch: LaunchSession, tenant: Tenant) -> bool:
+        """Whether the launch encounter's subject is the launch patient (R20); False if unreadable."""
+        try:
+            encounter = self.gateway(launch, tenant).read(f"Encounter/{launch.encounter_id}")
+        except SmartAppError:
+            return False
+        subject = encounter.get("subject") if isinstance(encounter.get("subject"), dict) else {}
+        return subject.get("reference") in (f"Patient/{launch.patient_id}",
+                                             f"{tenant.iss.rstrip('/')}/Patient/{launch.patient_id}")
+
     def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
         with self._lock:
             cached = self._capabilities.get(tenant.key)

@@ -57,6 +57,7 @@ class LaunchSession:
     refreshed_at: datetime | None
     token_version: int
     has_refresh_token: bool
+    acting_role: str | None = None
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -238,6 +239,16 @@ class SessionStore:
                 ).rowcount
             )
 
+    def clear_encounter(self, launch_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id)
+                         .values(encounter_id=None))
+
+    def set_acting_role(self, launch_id: str, role: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id)
+                         .values(acting_role=role))
+
     def end(self, launch_id: str, reason: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -263,4 +274,5 @@ def _session_from(row) -> LaunchSession:
         refreshed_at=_aware(row.refreshed_at),
         token_version=row.token_version,
         has_refresh_token=row.refresh_token is not None,
+        acting_role=row.acting_role,
     )

@@ -131,9 +131,20 @@ def callback():
         tokens=TokenSet(context.access_token, context.refresh_token, context.expires_at),
         token_endpoint=pending.token_endpoint,
     )
+    if context.encounter_id:
+        _keep_encounter_only_if_it_is_the_patients(launch_id)
     state.audit.record("launch", "success", iss=tenant.iss, patient_id=context.patient_id, user=fhir_user,
                        launch_id=launch_id, kind=pending.kind)
     return redirect(url_for("summary.show", launch_id=launch_id), code=303)
+
+
+def _keep_encounter_only_if_it_is_the_patients(launch_id: str) -> None:
+    """R20: an encounter from the EHR is used only if its subject is the launch patient."""
+    state = app_state()
+    launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE, ""))
+    if not state.ehr.encounter_belongs_to_patient(launch, g.tenant):
+        log.warning("launch encounter ignored: not this patient's or unreadable")
+        state.sessions.clear_encounter(launch_id)
 
 
 @bp.get("/.well-known/jwks.json")

@@ -49,6 +49,7 @@ launch_sessions = sa.Table(
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ended_at", sa.DateTime(timezone=True)),
     sa.Column("end_reason", sa.String(100)),
+    sa.Column("acting_role", sa.String(40)),  # coordinator | clinician | ...: chosen once per launch
 )
 
 # Append-only (R65): the app only inserts. No free text, no tokens: codes, ids and counts.

@@ -105,6 +105,8 @@ class SectionView:
     notes: tuple[str, ...]
     empty_text: str
     stats: tuple[StatView, ...] = ()
+    more: tuple[ItemView, ...] = ()  # shown folded, e.g. routine clinic visits under the hospital stays
+    more_label: str = ""
     add_label: str = ""  # "home equipment or supply" where the coordinator may add items; "" elsewhere
 
 
@@ -141,9 +143,10 @@ def item_view(item: s.SummaryItem) -> ItemView:
         case s.ProcedureItem():
             details = (format_date(item.performed),)
         case s.EquipmentItem():
-            details = (item.kind.value.capitalize(), f"Supplier: {item.supplier}" if item.supplier else "")
+            kind = "" if item.kind is s.EquipmentKind.DEVICE else item.kind.value.capitalize()
+            details = (kind, f"Supplier: {item.supplier}" if item.supplier else "")
         case s.CareTeamMember():
-            details = (", ".join(p for p in (item.role, item.specialty) if p), item.organization,
+            details = (", ".join(dict.fromkeys(p for p in (item.role, item.specialty) if p)), item.organization,
                        f"Phone {item.phone}" if item.phone else "")
         case s.EncounterItem():
             details = (format_date(item.start), ", ".join(p for p in (item.clinician, item.specialty) if p))
@@ -192,6 +195,11 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
     active = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.active]
     inactive = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.inactive]
     extra = [added_view(a) for a in added if a.section == section.key]
+    more: list[ItemView] = []
+    if section.key == "encounters":  # hospital use first; routine visits folded below
+        hospital = {"ED visit", "Admission"}
+        more = [i for i in active if i.badge not in hospital]
+        active = [i for i in active if i.badge in hospital]
     stats: tuple[StatView, ...] = ()
     if section.key == "encounters" and hospital_use is not None:
         suffix = "" if hospital_use.complete else "+"
@@ -203,7 +211,7 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
     return SectionView(
         key=section.key,
         title=section.title,
-        count=sum(1 for i in active if not i.hidden_reason) + len(extra),
+        count=sum(1 for i in active if not i.hidden_reason) + len(extra) + len(more),
         items=tuple(i for i in active if not i.hidden_reason) + tuple(extra),
         inactive=tuple(i for i in inactive if not i.hidden_reason),
         hidden=tuple(i for i in active + inactive if i.hidden_reason),
@@ -211,6 +219,8 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
         notes=section.notes,
         empty_text=EMPTY_TEXT.get(section.key, "Nothing recorded."),
         stats=stats,
+        more=tuple(more),
+        more_label=f"Other visits ({len(more)})" if more else "",
         add_label=ADDABLE_SECTIONS.get(section.key, ""),
     )
 

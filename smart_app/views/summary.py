@@ -22,15 +22,18 @@ from . import pages
 
 bp = launch_blueprint("summary", __name__)
 
-# Shown first: what a clinician looks for at a glance.
-PAGE_ORDER = ("conditions", "medications", "allergies", "equipment", "care_team", "encounters", "services",
-              "procedures", "goals", "care_plans", "documents", "patient")
+# Where each section sits: two columns of what a clinician looks for at a glance, then the wide ones.
+LAYOUT = (
+    ("left", ("allergies", "conditions", "procedures", "goals", "documents")),
+    ("right", ("medications", "equipment", "services", "care_plans", "patient")),
+    ("wide", ("encounters", "care_team")),
+)
 
 
 @bp.get("/")
 def show():
-    placeholders = [(key, s.SECTION_TITLES.get(key, key)) for key in PAGE_ORDER]
-    return render_template("summary/show.html", placeholders=placeholders, need_banner=current_launch().need_patient_banner)
+    layout = [(region, [(key, s.SECTION_TITLES.get(key, key)) for key in keys]) for region, keys in LAYOUT]
+    return render_template("summary/show.html", layout=layout, need_banner=current_launch().need_patient_banner)
 
 
 @bp.get("/sections")
@@ -53,8 +56,9 @@ def full():
         if fetch.key == "patient":
             banner = pages.banner_from(s.patient_header(fetch, patient_id=current_launch().patient_id), today)
         rendered[fetch.key] = _section_view(fetch, today, curated)
-    return render_template("summary/full.html", sections=[rendered[k] for k in PAGE_ORDER if k in rendered],
-                           banner=banner, need_banner=current_launch().need_patient_banner)
+    layout = [(region, [rendered[k] for k in keys if k in rendered]) for region, keys in LAYOUT]
+    return render_template("summary/full.html", layout=layout, banner=banner,
+                           need_banner=current_launch().need_patient_banner)
 
 
 def _requested_keys() -> tuple[str, ...]:

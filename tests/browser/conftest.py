@@ -125,3 +125,11 @@ def open_chart(page, deployment: Deployment, patient_id: str, user: str | None =
 
 
 os.environ.setdefault("PW_TEST_SCREENSHOT", "off")
+
+
+def screenshot_app(page, name: str, height: int = 2400) -> Path:
+    """A tall screenshot of the app inside the EHR frame (the frame is stretched to show more)."""
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.add_style_tag(content=f"#smart-app {{ height: {height - 130}px !important; }} .app-frame {{ height: auto !important; }}")
+    page.wait_for_timeout(300)
+    return screenshot(page, name)

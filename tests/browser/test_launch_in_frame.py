@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import open_chart, screenshot
+from tests.browser.conftest import open_chart, screenshot, screenshot_app
 
 CHILD, TODDLER = "sofia-rivera", "leo-tran"
 
@@ -18,6 +18,7 @@ def test_opening_a_chart_launches_the_app_in_its_frame_with_the_patient_banner(b
     assert len(browser_context.pages) == 1  # R31: no popup
     frame.locator('[data-testid="load-status"]').filter(has_text="Up to date").wait_for()
     screenshot(page, "chart-with-app")
+    screenshot_app(page, "summary-tall")
 
 
 def test_two_patients_in_two_tabs_stay_apart_after_reloads(browser_context, deployment):

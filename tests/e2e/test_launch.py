@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import requests
 import sqlalchemy as sa
 
-from smart_app.security import BROWSER_COOKIE
+from sandbox.data.characters import build_resources
 from smart_app.store.tables import launch_sessions, pending_authorizations
 from tests.support import (
     authorize_at_sandbox,
@@ -299,3 +299,35 @@ def test_a_long_authorize_request_goes_by_post_when_the_server_allows_it(app, sa
     assert response.status_code == 200  # R11
     assert 'method="post"' in body and 'name="code_challenge_method" value="S256"' in body
     assert "js/autosubmit.js" in body
+
+
+def encounter_of(app) -> str | None:
+    with engine_of(app).connect() as conn:
+        return conn.execute(sa.select(launch_sessions.c.encounter_id)).scalar()
+
+
+def launch_with_encounter(client, sandbox, patient_id: str, encounter_id: str):
+    issued = requests.post(f"{sandbox.url}/_sandbox/launches", json={"patient": patient_id, "encounter": encounter_id},
+                           timeout=5).json()
+    start = client.get("/launch", query_string={"iss": sandbox.iss, "launch": issued["launch"]})
+    return client.get(path_of(authorize_at_sandbox(start.headers["Location"])))
+
+
+def encounter_id_of(patient_id: str) -> str:
+    return next(r["id"] for r in build_resources(date.today())
+                if r["resourceType"] == "Encounter" and r["subject"]["reference"] == f"Patient/{patient_id}")
+
+
+def test_the_launch_encounter_is_kept_when_it_is_the_patients(client, sandbox, app):
+    own = encounter_id_of(CHILD)
+    assert launch_with_encounter(client, sandbox, CHILD, own).status_code == 303
+    assert encounter_of(app) == own  # R20
+
+
+def test_an_encounter_of_another_patient_is_ignored(client, sandbox, app, caplog):
+    other = encounter_id_of(TODDLER)
+    caplog.set_level(logging.WARNING)
+    landed = launch_with_encounter(client, sandbox, CHILD, other)
+    assert landed.status_code == 303  # R20: the launch goes on, without the encounter
+    assert encounter_of(app) is None
+    assert "encounter ignored" in caplog.text

@@ -1,4 +1,5 @@
-"""Plans and their immutable versions (compare-and-swap on the current version number).
+"""Plans and their immutable versions (compare-and-swap on the current version number), and the
+role a user acts in for a launch.
 
 Revision ID: 0003
 """
@@ -36,6 +37,13 @@ def upgrade() -> None:
     )
 
 
+    # The role the user acts in for this launch (coordinator, clinician...), chosen once per launch.
+    with op.batch_alter_table("launch_sessions") as batch:
+        batch.add_column(sa.Column("acting_role", sa.String(40)))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("launch_sessions") as batch:
+        batch.drop_column("acting_role")
     op.drop_table("plan_versions")
     op.drop_table("plans")
