@@ -51,6 +51,21 @@ class AuditTrail:
             )
         log.info("audit %s %s", action, outcome)
 
+    def record_many(self, events: list[dict[str, Any]]) -> None:
+        """Several events in one transaction (e.g. one per summary section), off the hot path."""
+        if not events:
+            return
+        now = datetime.now(UTC)
+        rows = []
+        for event in events:
+            event = dict(event)
+            launch_id = event.pop("launch_id", None)
+            fixed = {k: event.pop(k, None) for k in ("action", "outcome", "iss", "patient_id", "user")}
+            rows.append({**fixed, "at": now, "launch_id_hash": digest(launch_id) if launch_id else None,
+                         "detail": {k: v for k, v in event.items() if isinstance(v, SAFE_DETAIL_TYPES)}})
+        with self.engine.begin() as conn:
+            conn.execute(audit_events.insert(), rows)
+
     def for_patient(self, iss: str, patient_id: str) -> list[Mapping[str, Any]]:
         """Every event about one patient at one site, oldest first (accounting of disclosures)."""
         query = (

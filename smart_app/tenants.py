@@ -25,7 +25,7 @@ QUIRK_DEFAULTS: dict[str, Any] = {
     "condition_categories_separately": True,
     "page_size": 100,
     "max_pages": 20,
-    "concurrency": 8,
+    "concurrency": 16,  # in-flight FHIR requests per launch; lower it for EHRs that rate-limit
 }
 
 
@@ -48,7 +48,7 @@ class Quirks:
     condition_categories_separately: bool = True
     page_size: int = 100
     max_pages: int = 20
-    concurrency: int = 8
+    concurrency: int = 16
 
 
 @dataclass(frozen=True, slots=True)

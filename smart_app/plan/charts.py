@@ -121,7 +121,9 @@ def _legend(before_label: str, since_label: str, left: int) -> str:
     )
 
 
-def hospital_use_chart(rates: HospitalUseRates, *, title: str = "Hospital use before and since the plan") -> str:
+def hospital_use_chart(
+    rates: HospitalUseRates, *, title: str = "Hospital use before and since the plan"
+) -> str:
     """ED visits and admissions per 12 months, before the plan and since."""
     return bar_pair_chart(
         title,

@@ -37,7 +37,6 @@ from smart_app.plan.summary import (
     AllergyItem,
     CareTeamMember,
     ConditionItem,
-    ConditionStatus,
     EncounterItem,
     EncounterKind,
     EquipmentItem,
@@ -53,7 +52,14 @@ DEFAULT_REVIEW_MONTHS = 6
 DUE_SOON_DAYS = 30
 
 # The summary sections whose changes are health events, in the order events are listed.
-TRACKED_SECTIONS: tuple[str, ...] = ("encounters", "conditions", "medications", "allergies", "equipment", "care_team")
+TRACKED_SECTIONS: tuple[str, ...] = (
+    "encounters",
+    "conditions",
+    "medications",
+    "allergies",
+    "equipment",
+    "care_team",
+)
 HOSPITAL_KINDS = frozenset({EncounterKind.EMERGENCY.value, EncounterKind.INPATIENT.value})
 # A condition the EHR files as a one-visit diagnosis is not a new chronic condition.
 NOT_CHRONIC_CATEGORIES = frozenset({"encounter diagnosis", "encounter-diagnosis"})
@@ -94,12 +100,16 @@ class SummarySnapshot:
 
     def section(self, key: str) -> SnapshotSection:
         # A section the snapshot does not hold is unknown, not empty: treat it as failed.
-        return next((s for s in self.sections if s.key == key), SnapshotSection(key, state=SectionState.FAILED))
+        return next(
+            (s for s in self.sections if s.key == key), SnapshotSection(key, state=SectionState.FAILED)
+        )
 
 
 def snapshot_of(summary: MedicalSummary) -> SummarySnapshot:
     """The compact picture of the summary the plan keeps with a signed version."""
-    return SummarySnapshot(sections=tuple(_snapshot_section(summary.section(key)) for key in TRACKED_SECTIONS))
+    return SummarySnapshot(
+        sections=tuple(_snapshot_section(summary.section(key)) for key in TRACKED_SECTIONS)
+    )
 
 
 def _snapshot_section(section: SummarySection) -> SnapshotSection:
@@ -278,29 +288,39 @@ def _removals_known(section: SnapshotSection) -> bool:
     return section.state is SectionState.COMPLETE
 
 
-def _hospital_stays(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _hospital_stays(
+    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+) -> list[HealthEvent]:
     known = was.by_key()
     events = []
     for stay in now.items:
         if stay.key in known or stay.start is None or not signed_on < stay.start <= today:
             continue
         kind = EventKind.ED_VISIT if stay.kind == EncounterKind.EMERGENCY.value else EventKind.ADMISSION
-        events.append(HealthEvent(kind, stay.key, stay.label, f"on {stay.start.isoformat()}", True, stay.start))
+        events.append(
+            HealthEvent(kind, stay.key, stay.label, f"on {stay.start.isoformat()}", True, stay.start)
+        )
     return sorted(events, key=lambda e: e.on or date.min)
 
 
-def _conditions(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _conditions(
+    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+) -> list[HealthEvent]:
     known, current = was.by_key(), now.by_key()
     events = []
     for key, item in current.items():
         old = known.get(key)
         if old is None:
             chronic = item.active and item.category.casefold() not in NOT_CHRONIC_CATEGORIES
-            events.append(HealthEvent(EventKind.CONDITION_NEW, key, item.label, _status_detail(item), chronic))
+            events.append(
+                HealthEvent(EventKind.CONDITION_NEW, key, item.label, _status_detail(item), chronic)
+            )
         elif old.active and not item.active:
             events.append(HealthEvent(EventKind.CONDITION_RESOLVED, key, item.label, f"now {item.status}"))
         elif (old.label, old.status) != (item.label, item.status):
-            events.append(HealthEvent(EventKind.CONDITION_CHANGED, key, item.label, _was_now(old, item, "status")))
+            events.append(
+                HealthEvent(EventKind.CONDITION_CHANGED, key, item.label, _was_now(old, item, "status"))
+            )
     if _removals_known(now):
         events += [
             HealthEvent(EventKind.CONDITION_REMOVED, key, old.label, "no longer in the EHR's list")
@@ -310,7 +330,9 @@ def _conditions(was: SnapshotSection, now: SnapshotSection, signed_on: date, tod
     return events
 
 
-def _medications(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _medications(
+    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+) -> list[HealthEvent]:
     known, current = was.by_key(), now.by_key()
     events = []
     for key, item in current.items():
@@ -321,7 +343,9 @@ def _medications(was: SnapshotSection, now: SnapshotSection, signed_on: date, to
         elif old.active and not item.active:
             events.append(HealthEvent(EventKind.MEDICATION_STOPPED, key, item.label, f"now {item.status}"))
         elif not old.active and item.active:
-            events.append(HealthEvent(EventKind.MEDICATION_STARTED, key, item.label, f"restarted: {item.dose_text}"))
+            events.append(
+                HealthEvent(EventKind.MEDICATION_STARTED, key, item.label, f"restarted: {item.dose_text}")
+            )
         elif (old.label, old.dose_text) != (item.label, item.dose_text):
             events.append(
                 HealthEvent(EventKind.MEDICATION_CHANGED, key, item.label, _was_now(old, item, "dose_text"))
@@ -388,7 +412,10 @@ def goals_past_target(plan: Plan, today: date) -> list[HealthEvent]:
     closed = (GoalLifecycle.COMPLETED, GoalLifecycle.CANCELLED)
     return [
         HealthEvent(
-            EventKind.GOAL_PAST_TARGET, goal.goal_id, goal.text, f"target was {goal.target_date.isoformat()}",
+            EventKind.GOAL_PAST_TARGET,
+            goal.goal_id,
+            goal.text,
+            f"target was {goal.target_date.isoformat()}",
             on=goal.target_date,
         )
         for goal in plan.goals

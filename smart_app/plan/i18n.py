@@ -1,0 +1,244 @@
+"""Words of the family copy in the family's language: headings, labels, roles, answers and dates.
+
+Layer: pure core (smart_app.plan). Imports: stdlib and smart_app.plan only.
+
+Plain language on purpose: the copy is read by parents, school nurses and emergency staff. Text the
+family or the EHR wrote (diagnoses, goals, their own words) is never translated, only framed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+DEFAULT_LANGUAGE = "en"
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es")
+
+# Names an EHR or the intake may give a language, mapped to the copy's language code.
+_LANGUAGE_NAMES: Mapping[str, str] = {
+    "en": "en", "eng": "en", "english": "en", "inglés": "en", "ingles": "en",
+    "es": "es", "spa": "es", "spanish": "es", "español": "es", "espanol": "es", "castellano": "es",
+}
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "title": "Our Shared Plan of Care",
+        "subtitle": "A copy for the family to carry and share, for example at an emergency visit.",
+        "born": "Born",
+        "printed": "Printed",
+        "plan_version": "Plan version",
+        "signed": "Signed",
+        "next_review": "Next review",
+        "no_signed_plan": "There is no signed plan yet. This copy shows who we are, the medical summary "
+                          "and emergency information. Goals and actions will appear once the plan is signed.",
+        "about_us": "About us",
+        "about_us_empty": "The family has not filled in the About us interview yet.",
+        "priority": "Our priority right now",
+        "emergency": "In an emergency",
+        "baseline": "What is normal for me",
+        "instructions": "In an emergency, please",
+        "key_diagnoses": "Key diagnoses",
+        "allergies": "Allergies",
+        "allergies_none": "No allergies are listed in the health record. Ask the family.",
+        "reaction": "Reaction",
+        "serious": "Serious allergy",
+        "emergency_contacts": "Emergency contacts",
+        "contacts_none": "No contacts are listed. Ask the family.",
+        "legal": "Legal and advance directives",
+        "guardianship": "Who makes decisions (guardianship)",
+        "family_documents": "Documents the family holds",
+        "ehr_documents": "Documents in the health record",
+        "medical_summary": "Medical summary",
+        "conditions": "Health conditions",
+        "medications": "Medicines",
+        "equipment": "Equipment and devices",
+        "none_listed": "None listed.",
+        "goals_actions": "Our goals and who does what by when",
+        "goal": "Goal",
+        "family_goal": "Family goal",
+        "clinical_goal": "Health goal",
+        "in_words_of": "In the words of",
+        "target": "Target date",
+        "action": "What",
+        "owner": "Who",
+        "due": "By when",
+        "no_due": "No date set",
+        "other_actions": "Other actions",
+        "no_actions": "No actions for this goal.",
+        "care_team": "Our care team",
+        "care_team_none": "No care team members have consent to share information.",
+        "sharing": "Who may share our information",
+        "sharing_none": "The family has not given consent to share information with anyone yet.",
+        "until": "until",
+        "from": "from",
+        "phone": "Phone",
+        "main_contact": "Our main contact",
+        "team_lead": "Our team's lead contact",
+        "footer": "This copy was made by the Shared Plan of Care app. Check with the care team for changes.",
+        "page": "Page",
+        "print": "Print",
+        "download_pdf": "Download PDF",
+    },
+    "es": {
+        "title": "Nuestro Plan de Cuidado Compartido",
+        "subtitle": "Una copia para que la familia la lleve y la comparta, por ejemplo en una visita de emergencia.",
+        "born": "Fecha de nacimiento",
+        "printed": "Impreso",
+        "plan_version": "Versión del plan",
+        "signed": "Firmado",
+        "next_review": "Próxima revisión",
+        "no_signed_plan": "Todavía no hay un plan firmado. Esta copia muestra quiénes somos, el resumen médico "
+                          "y la información de emergencia. Las metas y acciones aparecerán cuando se firme el plan.",
+        "about_us": "Sobre nosotros",
+        "about_us_empty": "La familia todavía no ha completado la entrevista Sobre nosotros.",
+        "priority": "Nuestra prioridad ahora",
+        "emergency": "En caso de emergencia",
+        "baseline": "Lo que es normal para mí",
+        "instructions": "En una emergencia, por favor",
+        "key_diagnoses": "Diagnósticos principales",
+        "allergies": "Alergias",
+        "allergies_none": "El expediente médico no muestra alergias. Pregunte a la familia.",
+        "reaction": "Reacción",
+        "serious": "Alergia grave",
+        "emergency_contacts": "Contactos de emergencia",
+        "contacts_none": "No hay contactos en la lista. Pregunte a la familia.",
+        "legal": "Documentos legales y directivas anticipadas",
+        "guardianship": "Quién toma las decisiones (tutela)",
+        "family_documents": "Documentos que tiene la familia",
+        "ehr_documents": "Documentos en el expediente médico",
+        "medical_summary": "Resumen médico",
+        "conditions": "Condiciones de salud",
+        "medications": "Medicamentos",
+        "equipment": "Equipos y aparatos",
+        "none_listed": "Ninguno en la lista.",
+        "goals_actions": "Nuestras metas y quién hace qué y para cuándo",
+        "goal": "Meta",
+        "family_goal": "Meta de la familia",
+        "clinical_goal": "Meta de salud",
+        "in_words_of": "En palabras de",
+        "target": "Fecha meta",
+        "action": "Qué",
+        "owner": "Quién",
+        "due": "Para cuándo",
+        "no_due": "Sin fecha",
+        "other_actions": "Otras acciones",
+        "no_actions": "No hay acciones para esta meta.",
+        "care_team": "Nuestro equipo de cuidado",
+        "care_team_none": "Ningún miembro del equipo tiene consentimiento para compartir información.",
+        "sharing": "Quién puede compartir nuestra información",
+        "sharing_none": "La familia todavía no ha dado consentimiento para compartir información con nadie.",
+        "until": "hasta",
+        "from": "desde",
+        "phone": "Teléfono",
+        "main_contact": "Nuestro contacto principal",
+        "team_lead": "Contacto principal del equipo",
+        "footer": "Esta copia fue hecha por la aplicación del Plan de Cuidado Compartido. "
+                  "Consulte con el equipo de cuidado si hay cambios.",
+        "page": "Página",
+        "print": "Imprimir",
+        "download_pdf": "Descargar PDF",
+    },
+}
+
+# Who does an action (plan.model.Role values).
+ROLE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {"coordinator": "Care coordinator", "clinician": "Primary care doctor", "family": "Family",
+           "specialist": "Specialist", "school-nurse": "School nurse", "community": "Community provider"},
+    "es": {"coordinator": "Coordinador(a) de cuidado", "clinician": "Médico(a) de cabecera", "family": "Familia",
+           "specialist": "Especialista", "school-nurse": "Enfermero(a) escolar",
+           "community": "Proveedor comunitario"},
+}
+
+# The About us questions as the copy heads them (intake link ids).
+ABOUT_LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {"strengths": "Our strengths and what works well", "what-matters": "What matters most to us",
+           "priority": "Our priority right now", "daily-life": "Daily life, school and work",
+           "communication": "How we like to communicate", "language": "Our language",
+           "interpreter": "We would like an interpreter"},
+    "es": {"strengths": "Nuestras fortalezas y lo que funciona bien", "what-matters": "Lo que más nos importa",
+           "priority": "Nuestra prioridad ahora", "daily-life": "La vida diaria, la escuela y el trabajo",
+           "communication": "Cómo nos gusta comunicarnos", "language": "Nuestro idioma",
+           "interpreter": "Nos gustaría tener un intérprete"},
+}
+
+# Coded answers (LOINC answer codes, BCP-47 language tags) in Spanish; English uses the code's display.
+ANSWER_LABELS_ES: Mapping[str, str] = {
+    "LA28397-0": "Con frecuencia es cierto",
+    "LA6729-3": "A veces es cierto",
+    "LA28398-8": "Nunca es cierto",
+    "LA31993-1": "Tengo un lugar estable donde vivir",
+    "LA31994-9": "Hoy tengo un lugar donde vivir, pero me preocupa perderlo en el futuro",
+    "LA31995-6": "No tengo un lugar estable donde vivir",
+    "LA33-6": "Sí",
+    "LA32-8": "No",
+    "en": "Inglés",
+    "es": "Español",
+    "vi": "Vietnamita",
+    "zh": "Chino",
+    "ar": "Árabe",
+    "ht": "Criollo haitiano",
+    "pt": "Portugués",
+    "true": "Sí",
+    "false": "No",
+}
+
+CRITICALITY_HIGH = "high"
+
+_MONTHS: Mapping[str, tuple[str, ...]] = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"),
+}
+
+
+def supported(lang: str | None) -> str | None:
+    """The copy's language code for `lang` when the copy is written in it; None otherwise."""
+    code = (lang or "").strip().casefold().replace("_", "-").split("-")[0]
+    return code if code in SUPPORTED_LANGUAGES else None
+
+
+def language_from_text(text: str | None) -> str | None:
+    """A language name or tag as an EHR shows it ("Spanish", "es-MX", "Español") -> "es"; None if unknown."""
+    words = (text or "").strip().casefold()
+    if not words:
+        return None
+    return _LANGUAGE_NAMES.get(words) or _LANGUAGE_NAMES.get(words.replace("_", "-").split("-")[0].split()[0])
+
+
+def choose_language(*candidates: str | None) -> str:
+    """The first candidate the copy is written in (codes or names), else English."""
+    for candidate in candidates:
+        code = supported(candidate) or language_from_text(candidate)
+        if code:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def labels(lang: str) -> Mapping[str, str]:
+    return LABELS.get(lang, LABELS[DEFAULT_LANGUAGE])
+
+
+def role_label(role: str, lang: str) -> str:
+    return ROLE_LABELS.get(lang, ROLE_LABELS[DEFAULT_LANGUAGE]).get(role, role.replace("-", " ").capitalize())
+
+
+def about_label(link_id: str, lang: str, fallback: str = "") -> str:
+    return ABOUT_LABELS.get(lang, ABOUT_LABELS[DEFAULT_LANGUAGE]).get(link_id, fallback or link_id)
+
+
+def answer_label(code: str, display: str, lang: str) -> str:
+    """A coded answer in the copy's language; the code's own display when there is no translation."""
+    if lang == "es":
+        return ANSWER_LABELS_ES.get(code, display)
+    return display
+
+
+def format_date(value: date | None, lang: str) -> str:
+    """"3 March 2026" / "3 de marzo de 2026"; "" for no date."""
+    if value is None:
+        return ""
+    month = _MONTHS.get(lang, _MONTHS[DEFAULT_LANGUAGE])[value.month - 1]
+    if lang == "es":
+        return f"{value.day} de {month} de {value.year}"
+    return f"{value.day} {month} {value.year}"
