@@ -27,7 +27,7 @@ from sandbox.search import (
     parse_query,
     patient_ids,
 )
-from sandbox.state import Cursor, SandboxState, fhir_base, sandbox_state
+from sandbox.state import Cursor, MatchedResults, SandboxState, fhir_base, sandbox_state
 from sandbox.store import Gone, instant_now, new_id
 from sandbox.tokens import Authorization
 
@@ -255,13 +255,23 @@ def search(caller: Authorization, resource_type: str, params: list[tuple[str, st
     _require_compartment_search(caller, query)
     store = state.store
     with store.lock:
-        found = [r for r in store.scan(resource_type)
-                 if matches(r, query, store.resolve) and visible(caller, r, store.resolve)]
-        page = found[offset:offset + page_size]
-        extra = [r for r in included(page, query, store.resolve, store.scan)
+        found = _kept_results(state, caller, params) or MatchedResults(caller.context.patient, tuple(
+            r for r in store.scan(resource_type) if matches(r, query, store.resolve) and visible(caller, r, store.resolve)))
+        page = found.resources[offset:offset + page_size]
+        extra = [r for r in included(list(page), query, store.resolve, store.scan)
                  if visible(caller, r, store.resolve) and _granted(caller, r["resourceType"], "r")]
-        page, extra = copy.deepcopy(page), copy.deepcopy(extra)
-    return Reply(200, _searchset(state, query, page, extra, len(found), offset, page_size))
+        page, extra = copy.deepcopy(list(page)), copy.deepcopy(extra)
+    return Reply(200, _searchset(state, query, page, extra, found, offset, page_size))
+
+
+def _kept_results(state: SandboxState, caller: Authorization, params: list[tuple[str, str]]) -> MatchedResults | None:
+    """The matched list a page cursor was made from, if still kept and made for this caller's patient.
+
+    Further pages are slices of the first page's matches instead of a new scan of the whole type.
+    """
+    cursor_id = dict(params).get("_cursor")
+    kept = state.results.get(cursor_id) if cursor_id else None
+    return kept if kept is not None and kept.patient == caller.context.patient else None
 
 
 def _query_and_page(state: SandboxState, resource_type: str, params: list) -> tuple[Query, int, int]:
@@ -293,14 +303,15 @@ def _require_compartment_search(caller: Authorization, query: Query) -> None:
         raise FhirError(403, "the search names a patient outside the token's context", "forbidden")
 
 
-def _searchset(state: SandboxState, query: Query, page: list[dict], extra: list[dict], total: int,
+def _searchset(state: SandboxState, query: Query, page: list[dict], extra: list[dict], found: MatchedResults,
                offset: int, page_size: int) -> dict:
     base = fhir_base()
-    links = [{"relation": "self", "url": _search_url(base, query, _cursor_for(state, query, offset, page_size)
+    total = len(found.resources)
+    links = [{"relation": "self", "url": _search_url(base, query, _cursor_for(state, query, offset, page_size, found)
                                                      if offset else None)}]
     if page_size and offset + page_size < total:
-        links.append({"relation": "next",
-                      "url": _search_url(base, query, _cursor_for(state, query, offset + page_size, page_size))})
+        links.append({"relation": "next", "url": _search_url(
+            base, query, _cursor_for(state, query, offset + page_size, page_size, found))})
     entries = [_entry(base, r, "match") for r in page] + [_entry(base, r, "include") for r in extra]
     warning = state.config.outcome_warnings.get(query.resource_type)
     if warning:
@@ -311,8 +322,8 @@ def _searchset(state: SandboxState, query: Query, page: list[dict], extra: list[
             "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
-def _cursor_for(state: SandboxState, query: Query, offset: int, page_size: int) -> str:
-    return state.remember_cursor(Cursor(query, offset, page_size))
+def _cursor_for(state: SandboxState, query: Query, offset: int, page_size: int, found: MatchedResults) -> str:
+    return state.remember_cursor(Cursor(query, offset, page_size), found)
 
 
 def _search_url(base: str, query: Query, cursor_id: str | None) -> str:

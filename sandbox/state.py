@@ -1,7 +1,8 @@
 """The live state of one sandbox instance, shared by its blueprints.
 
 Layer: sandbox. Holds the config, the store, the token registry, the fault book, the FHIR request
-log and the page cursors; reached through `sandbox_state()` inside a request.
+log, the page cursors and the matched result lists behind them; reached through `sandbox_state()`
+inside a request.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from flask import current_app, request
@@ -20,6 +22,7 @@ from sandbox.store import ResourceStore
 from sandbox.tokens import TokenRegistry
 
 EXTENSION = "sandbox"
+KEPT_RESULT_LISTS = 256  # page cursors whose matched result list is kept; older ones are searched again
 
 
 class FaultBook:
@@ -74,6 +77,46 @@ class Cursor:
     page_size: int
 
 
+@dataclass(frozen=True)
+class MatchedResults:
+    """A search's whole matched list, kept so that its further pages are slices of it.
+
+    `patient` is the caller's patient context the list was filtered for (None: no patient context).
+    The stored resource dicts are never changed in place (the store puts new ones), so holding them
+    is safe; pages are deep-copied when sent.
+    """
+
+    patient: str | None
+    resources: tuple[dict, ...]
+
+
+class ResultLists:
+    """The matched list per page cursor, least recently used first out."""
+
+    def __init__(self, capacity: int = KEPT_RESULT_LISTS):
+        self._lock = threading.Lock()
+        self._capacity = capacity
+        self._lists: OrderedDict[str, MatchedResults] = OrderedDict()
+
+    def keep(self, cursor_id: str, results: MatchedResults) -> None:
+        with self._lock:
+            self._lists[cursor_id] = results
+            self._lists.move_to_end(cursor_id)
+            while len(self._lists) > self._capacity:
+                self._lists.popitem(last=False)
+
+    def get(self, cursor_id: str) -> MatchedResults | None:
+        with self._lock:
+            found = self._lists.get(cursor_id)
+            if found is not None:
+                self._lists.move_to_end(cursor_id)
+            return found
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._lists)
+
+
 @dataclass
 class SandboxState:
     config: SandboxConfig
@@ -82,13 +125,17 @@ class SandboxState:
     faults: FaultBook = field(default_factory=FaultBook)
     log: RequestLog = field(default_factory=RequestLog)
     _cursors: dict[str, Cursor] = field(default_factory=dict)
+    results: ResultLists = field(default_factory=ResultLists)
     _signing_key: RSAKey | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def remember_cursor(self, cursor: Cursor) -> str:
+    def remember_cursor(self, cursor: Cursor, results: MatchedResults | None = None) -> str:
+        """A new cursor id for `cursor`; with `results`, its page is a slice of them while they are kept."""
         cursor_id = secrets.token_urlsafe(12)
         with self._lock:
             self._cursors[cursor_id] = cursor
+        if results is not None:
+            self.results.keep(cursor_id, results)
         return cursor_id
 
     def cursor(self, cursor_id: str) -> Cursor | None:

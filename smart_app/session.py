@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
 from .security import TokenCipher, digest, new_handle, same_secret
-from .store.tables import launch_sessions, pending_authorizations
+from .store.tables import acting_roles, launch_sessions, pending_authorizations
 
 
 def utcnow() -> datetime:
@@ -244,10 +244,24 @@ class SessionStore:
             conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id)
                          .values(encounter_id=None))
 
-    def set_acting_role(self, launch_id: str, role: str) -> None:
+    def set_acting_role(self, launch: LaunchSession, role: str) -> None:
+        """The role for this launch, remembered as the user's default at this site."""
+        now = utcnow()
         with self.engine.begin() as conn:
-            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id)
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch.launch_id)
                          .values(acting_role=role))
+            if launch.fhir_user:
+                key = (acting_roles.c.iss == launch.iss, acting_roles.c.fhir_user == launch.fhir_user)
+                if not conn.execute(acting_roles.update().where(*key).values(role=role, updated_at=now)).rowcount:
+                    conn.execute(acting_roles.insert().values(iss=launch.iss, fhir_user=launch.fhir_user, role=role,
+                                                              updated_at=now))
+
+    def remembered_role(self, launch: LaunchSession) -> str | None:
+        if not launch.fhir_user:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(acting_roles.c.role).where(
+                acting_roles.c.iss == launch.iss, acting_roles.c.fhir_user == launch.fhir_user)).scalar()
 
     def end(self, launch_id: str, reason: str) -> None:
         with self.engine.begin() as conn:

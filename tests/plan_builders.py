@@ -6,7 +6,7 @@ a_position("a1", stance=Stance.DECLINE, reason="Too soon"), state=PlanState.IN_R
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -105,14 +105,14 @@ def a_plan_in_review(*parts: Goal | NegotiatedAction | Position | SignOff, **fie
 # then holds changes and reorders, not only additions and removals.
 # ---------------------------------------------------------------------------------------------------
 
-GOAL_IDS = ("g1", "g2", "g3", "g4")
-ACTION_IDS = ("a1", "a2", "a3", "a4", "a5")
+GOAL_IDS = ("g1", "g2", "g3")
+ACTION_IDS = ("a1", "a2", "a3", "a4")
 
-texts = st.text(max_size=30)
+texts = st.sampled_from(("", "Sleep", "Weekly PT", "Pump")) | st.text(max_size=20)
 short_texts = st.sampled_from(("", "Ana Rivera (mother)", "Dr Ortiz", "Home Health Co", "ok"))
-dates = st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31))
-moments = st.datetimes(
-    min_value=datetime(2020, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(UTC)
+dates = st.integers(min_value=0, max_value=4000).map(lambda d: date(2024, 1, 1) + timedelta(days=d))
+moments = st.integers(min_value=0, max_value=10**8).map(
+    lambda s: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s)
 )
 condition_refs = st.lists(st.sampled_from(("Condition/cp", "Condition/gtube", "Condition/sz")), max_size=2,
                           unique=True).map(tuple)
@@ -150,7 +150,7 @@ def actions(action_id: str) -> st.SearchStrategy[NegotiatedAction]:
         due=st.none() | dates,
         status=st.sampled_from(ActionStatus),
         condition_refs=condition_refs,
-        progress=st.lists(progress_notes(), max_size=2).map(tuple),
+        progress=st.lists(progress_notes(), max_size=1).map(tuple),
     )
 
 
@@ -162,8 +162,7 @@ def positions(subject_id: str, party: Role) -> st.SearchStrategy[Position]:
         stance=st.sampled_from(Stance),
         by=short_texts,
         at=moments,
-        proposed_change=st.sampled_from(("", "Twice a week"))
-        | texts,
+        proposed_change=st.sampled_from(("", "Twice a week")),
         reason=st.sampled_from(("", "Too soon")),
         comment=st.sampled_from(("", "Ask the vendor")),
     )
@@ -178,7 +177,7 @@ def _keyed(draw: st.DrawFn, keys: tuple[Any, ...], build: Any) -> tuple[Any, ...
 
 def plans() -> st.SearchStrategy[Plan]:
     """Any plan: goals, actions, positions and sign-offs with unique keys, any state and fields."""
-    position_keys = tuple((s, p) for s in GOAL_IDS[:2] + ACTION_IDS[:3] for p in (Role.CLINICIAN, Role.FAMILY))
+    position_keys = tuple((s, p) for s in GOAL_IDS[:2] + ACTION_IDS[:2] for p in (Role.CLINICIAN, Role.FAMILY))
     return st.builds(
         Plan,
         goals=_keyed(GOAL_IDS, goals),

@@ -1,7 +1,8 @@
 """Sandbox data layer: one synthetic patient with a very large record, for paging and benchmarks.
 
-Ten years of history: thousands of medication orders and encounters, hundreds of conditions and a
-mix of other resources. It refers to the shared practitioners, organisations and medications of
+Thousands of current medication orders (all active, intent order) and encounters (all within the
+summary's 24-month window), so the summary really fetches them; hundreds of conditions and a mix of
+other resources over ten years of history. It refers to the shared practitioners, organisations and medications of
 `sandbox.data.characters.build_resources`, so load both together. Pure and fast: plain dicts.
 """
 
@@ -57,6 +58,7 @@ from sandbox.data.characters import (
 )
 
 HISTORY_DAYS = 3650
+RECENT_DAYS = 700  # encounters fall inside the summary's 24-month window, with a margin
 PROBLEM_CATALOGUE: tuple[Problem, ...] = (
     CEREBRAL_PALSY,
     EPILEPSY,
@@ -75,9 +77,9 @@ PROBLEM_CATALOGUE: tuple[Problem, ...] = (
 DOCTORS = tuple(c.id for c in CLINICIANS if c.credential == "MD")
 
 
-def spread(i: int, n: int) -> int:
-    """Days ago for the i-th of n items spread evenly over the history (newest first)."""
-    return (i * HISTORY_DAYS) // max(n, 1)
+def spread(i: int, n: int, days: int = HISTORY_DAYS) -> int:
+    """Days ago for the i-th of n items spread evenly over `days` (newest first)."""
+    return (i * days) // max(n, 1)
 
 
 def condition_history(c: Chart, n: int) -> Iterator[Resource]:
@@ -92,15 +94,11 @@ def condition_history(c: Chart, n: int) -> Iterator[Resource]:
             yield c.condition(numbered, onset=onset)
 
 
-def order_status(i: int) -> str:
-    return "active" if i % 10 == 0 else ("completed", "stopped")[i % 2]
-
-
 def medication_order_history(c: Chart, n: int) -> Iterator[Resource]:
     for i, drug in enumerate(islice(cycle(DRUGS), n)):
         numbered = Drug(f"{drug.key}-{i}", drug.rxnorm, drug.name)
         authored = c.t.ago(spread(i, n))
-        kw = {"status": order_status(i), "requester": DOCTORS[i % len(DOCTORS)]}
+        kw = {"status": "active", "requester": DOCTORS[i % len(DOCTORS)]}
         if drug in SHARED_MEDICATIONS:
             medication = {"medicationReference": reference("Medication", f"med-{drug.key}", drug.name)}
             yield c.medication_request(numbered.key, medication, authored=authored, dosage="As directed", **kw)
@@ -110,7 +108,7 @@ def medication_order_history(c: Chart, n: int) -> Iterator[Resource]:
 
 def encounter_history(c: Chart, n: int) -> Iterator[Resource]:
     for i in range(n):
-        start = c.t.ago(spread(i, n))
+        start = c.t.ago(spread(i, n, RECENT_DAYS))
         who = DOCTORS[i % len(DOCTORS)]
         if i % 100 == 7:
             yield c.encounter(f"{i}", INPATIENT, HOSPITAL_ADMISSION, start=start, days=3, clinician=who)
@@ -169,7 +167,11 @@ def build_large_patient(
     conditions: int = 300,
     other: int = 800,
 ) -> list[dict]:
-    """A patient with a ten-year record (>= 5,000 resources with the defaults), plus its care team."""
+    """A patient with a large record (5,102 resources with the defaults), plus its care team.
+
+    The defaults are sized to the app's default page cap: 2,000 active orders and 2,000 recent
+    encounters are 20 pages of 100 each.
+    """
     t = Timeline(today)
     c = Chart(patient_id, t)
     me = patient(

@@ -9,12 +9,17 @@ One gateway lives for one launch (one summary load). It
 - bounds in-flight requests with a semaphore shared by every thread using it (R44);
 - never sends the same GET twice: a thread-safe cache with in-flight coalescing (R45);
 - turns OperationOutcome entries of a searchset into notes, or a failure when fatal (R43);
-- maps HTTP failures onto smart_app.errors in one function, `raise_for_fhir_status`.
+- maps HTTP failures onto smart_app.errors in one function, `raise_for_fhir_status`
+  (`raise_for_write_status` for writes);
+- writes (transaction, create, update) retry only on 429/503 and only when repeating them cannot
+  make a duplicate (conditional creates, updates); a write with no answer is `FhirWriteUnknown`, and
+  any write forgets the cached GETs, since what they saw may have changed.
 Nothing here logs a token, a query value or a response body.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -50,6 +55,28 @@ class FhirHttpError(FhirAccessError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class FhirWriteRefused(FhirHttpError):
+    """The EHR answered a write with an error. `said` is its OperationOutcome text ('' if none)."""
+
+    def __init__(self, message: str, *, status: int, said: str = "") -> None:
+        super().__init__(message, status=status)
+        self.said = said
+
+
+class FhirWriteUnknown(FhirAccessError):
+    """No answer came back to a write: the EHR may or may not have applied it."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResponse:
+    """The EHR's answer to a create or an update."""
+
+    status: int  # 200 or 201
+    resource: dict[str, Any] | None  # the body, when the EHR sent one (not with Prefer: return=minimal)
+    location: str  # "Type/id/_history/vid" relative to the base, or "" when absent
+    etag: str  # 'W/"3"', or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +120,10 @@ class _Pending:
         self._done = threading.Event()
         self._body: dict[str, Any] | None = None
         self._error: BaseException | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self._done.is_set()
 
     def resolve(self, body: dict[str, Any]) -> None:
         self._body = body
@@ -201,6 +232,96 @@ class FhirGateway:
             raise FhirAccessError("The EHR sent something that is not a FHIR resource.")
         return body
 
+    # -- writes -------------------------------------------------------------------------------
+
+    def transaction(self, bundle: FhirJson) -> dict[str, Any]:
+        """POST a transaction (or batch) Bundle to the base; returns the response Bundle.
+
+        Retried on 429/503 only when every create in it is conditional (If-None-Exist)."""
+        requests_in = [e.get("request") or {} for e in _dicts(bundle.get("entry"))]
+        repeatable = all(r.get("method") != "POST" or r.get("ifNoneExist") for r in requests_in)
+        response = self._write("POST", self.base_url, bundle, {}, repeatable=repeatable)
+        body = _json_object(response)
+        if body.get("resourceType") != "Bundle":
+            raise FhirAccessError("The EHR sent a transaction answer the app could not read.")
+        return body
+
+    def create(self, resource: FhirJson, *, if_none_exist: str | None = None) -> WriteResponse:
+        """POST a new resource; with `if_none_exist` ("identifier=sys|val") the EHR returns the match
+        instead of creating a second one, which makes the create safe to repeat."""
+        headers = {"If-None-Exist": if_none_exist} if if_none_exist else {}
+        url = f"{self.base_url}/{_resource_type(resource)}"
+        return self._write_response(self._write("POST", url, resource, headers, repeatable=bool(if_none_exist)))
+
+    def update(self, resource: FhirJson, *, if_match: str | None = None) -> WriteResponse:
+        """PUT a resource at Type/id; with `if_match` ('W/"3"') a stale version gets HTTP 412."""
+        resource_id = resource.get("id")
+        reference = f"{_resource_type(resource)}/{resource_id}"
+        if not isinstance(resource_id, str) or not RELATIVE_REFERENCE.match(reference):
+            raise FhirAccessError("The app tried to update a record without a valid id.")
+        headers = {"If-Match": if_match} if if_match else {}
+        return self._write_response(self._write("PUT", f"{self.base_url}/{reference}", resource, headers,
+                                                repeatable=True))
+
+    def forget_reads(self) -> None:
+        """Drop remembered GETs (not ones in flight): the next read asks the EHR again."""
+        with self._lock:
+            self._cache = {url: pending for url, pending in self._cache.items() if not pending.settled}
+
+    def relative(self, url: str) -> str:
+        """A Location or fullUrl under the base as 'Type/id[/_history/v]'; '' for anything else."""
+        if url.startswith(self.base_url + "/"):
+            url = url[len(self.base_url) + 1 :]
+        return url if RELATIVE_REFERENCE.match(url) else ""
+
+    def _write(self, method: str, url: str, body: FhirJson, headers: Mapping[str, str], *,
+               repeatable: bool) -> requests.Response:
+        if not self.owns(url):
+            raise ForeignUrl("The app refused to send the plan to another server.")
+        try:
+            for attempt in range(1, self._max_attempts + 1):
+                response = self._send_write(method, url, body, headers)
+                if response.status_code in RETRYABLE_STATUSES and repeatable and attempt < self._max_attempts:
+                    delay = self._retry_delay(response, attempt)
+                    if delay is not None:
+                        self._sleep(delay)
+                        continue
+                raise_for_write_status(response)
+                return response
+            raise AssertionError("unreachable: the last attempt always returns or raises")
+        finally:
+            self.forget_reads()
+
+    def _send_write(self, method: str, url: str, body: FhirJson, extra: Mapping[str, str]) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": FHIR_JSON,
+                   "Content-Type": f"{FHIR_JSON}; charset=utf-8", "Prefer": "return=representation", **extra}
+        status: int | None = None
+        started = time.monotonic()
+        try:
+            with self._slots:
+                with self._lock:
+                    self._sent += 1
+                response = self._session.request(method, url, data=json.dumps(body).encode("utf-8"),
+                                                 headers=headers, timeout=self._timeout_s, allow_redirects=False)
+            status = response.status_code
+            return response
+        except requests.Timeout:
+            raise FhirWriteUnknown("The EHR did not answer in time, so the app cannot tell whether it saved "
+                                   "the plan. Trying again is safe: nothing will be filed twice.") from None
+        except requests.RequestException:
+            raise FhirWriteUnknown("The EHR could not be reached while filing the plan. "
+                                   "Trying again is safe: nothing will be filed twice.") from None
+        finally:
+            self._record(url, status, time.monotonic() - started, method)
+
+    def _write_response(self, response: requests.Response) -> WriteResponse:
+        body: dict[str, Any] | None = None
+        if response.content:
+            body = _json_object(response)
+        return WriteResponse(status=response.status_code, resource=body,
+                             location=self.relative(response.headers.get("Location", "")),
+                             etag=response.headers.get("ETag", ""))
+
     # -- one GET, once ------------------------------------------------------------------------
 
     def _get_json(self, url: str) -> dict[str, Any]:
@@ -253,12 +374,12 @@ class FhirGateway:
         finally:
             self._record(url, status, time.monotonic() - started)
 
-    def _record(self, url: str, status: int | None, elapsed_s: float) -> None:
+    def _record(self, url: str, status: int | None, elapsed_s: float, method: str = "GET") -> None:
         if self._on_request is None:
             return
         parts = urlsplit(url)
         names = tuple(name for name, _ in parse_qsl(parts.query, keep_blank_values=True))
-        self._on_request(RequestRecord("GET", parts.path, names, status, elapsed_s))
+        self._on_request(RequestRecord(method, parts.path, names, status, elapsed_s))
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up (the EHR asked for too long)."""
@@ -300,6 +421,43 @@ def raise_for_fhir_status(response: requests.Response) -> None:
     if status < 500:
         raise FhirHttpError(f"The EHR refused the app's request for {what}.{said}", status=status)
     raise FhirHttpError(f"The EHR had a problem answering for {what} (error {status}).{said}", status=status)
+
+
+def raise_for_write_status(response: requests.Response) -> None:
+    """The write-side twin of raise_for_fhir_status: every refusal is a FhirWriteRefused carrying the
+    EHR's own words, so the filing page can show them next to a retry button."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status == 401:
+        raise TokenExpired("The EHR no longer accepts this session's access. Relaunch the app from the chart.")
+    said = _diagnostics(response).removeprefix(" The EHR said: ")
+    what = _resource_type_in(response.url or "")
+    what = "the plan" if what == "this information" else f"the {what}"
+    if status == 403:
+        message = f"The EHR did not allow the app to save {what}."
+    elif status in (404, 405, 501):
+        message = f"The EHR does not accept {what} from the app."
+    elif status in (409, 412):
+        message = f"Someone changed {what} in the EHR since the app last filed it."
+    elif status == 413:
+        message = "The EHR said the plan is too large to send in one request."
+    elif status == 429:
+        message = "The EHR is busy. Try again in a minute."
+    elif 300 <= status < 400:
+        message = "The EHR tried to send the app elsewhere; the app did not follow."
+    elif status < 500:
+        message = f"The EHR refused {what} the app sent."
+    else:
+        message = f"The EHR had a problem saving {what} (error {status})."
+    raise FhirWriteRefused(f"{message} The EHR said: {said}" if said else message, status=status, said=said)
+
+
+def _resource_type(resource: FhirJson) -> str:
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or not RELATIVE_REFERENCE.match(f"{resource_type}/x"):
+        raise FhirAccessError("The app tried to save something that is not a FHIR resource.")
+    return resource_type
 
 
 def _diagnostics(response: requests.Response) -> str:

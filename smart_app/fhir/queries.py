@@ -7,6 +7,10 @@ Searches and codes follow SPOC-DOMAIN.md §5 and R37-R45. `planned_searches` is 
 the gateway bounds in-flight requests and never sends the same GET twice. A section whose search fails
 comes back FAILED with a plain note; the others are unaffected.
 
+The CapabilityStatement is asked for lazily: a section starts its searches at once and reads the
+statement (once per launch, shared by every section) only when it must choose a search by it, so the
+`metadata` round trip is not paid before the sections start.
+
 Servers that ignore `_include` (R42) are handled by resolving every reference that the search left
 unresolved (not included, not contained) with bounded individual reads. That covers a server whose
 `self` link shows the `_include` dropped, a profile with `include_supported=False`, and a server that
@@ -16,10 +20,12 @@ honours `_include` only in part.
 from __future__ import annotations
 
 import calendar
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any
 
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
@@ -56,6 +62,8 @@ NOT_OFFERED_NOTES = {
     "DeviceUseStatement": "Equipment in use is not available from this EHR; it is not shown.",
     "DeviceRequest": "Equipment orders are not available from this EHR; they are not shown.",
 }
+# Searches chosen by the CapabilityStatement (or by the site's profile); every other search is asked at once.
+CAPABILITY_CHOSEN = frozenset({"MedicationStatement", "DeviceUseStatement", "DeviceRequest"})
 LOOKUP_CAPPED_NOTE = "Some linked details (such as clinician or medicine names) were not looked up."
 LOOKUP_FAILED_NOTE = "Some linked details could not be read from the EHR."
 
@@ -88,6 +96,41 @@ class ReferenceRound:
     targets: frozenset[str]
     references_of: Callable[[FhirJson], Iterable[object]]
     budget_share: int = 1  # the section may read max_reference_reads // budget_share resources
+
+
+CapabilitiesSource = Capabilities | Callable[[], Capabilities] | None
+
+
+class CapabilitiesOnce:
+    """The server's capabilities, asked for on first need and at most once, whichever thread needs them.
+
+    `source` is a Capabilities value, None (nothing known) or a callable that reads them (a `metadata`
+    round trip); the callable's answer, or the FhirAccessError it raised, is kept for every later caller.
+    """
+
+    def __init__(self, source: CapabilitiesSource) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._asked = not callable(source)
+        self._value: Capabilities | None = None if callable(source) else source
+        self._error: FhirAccessError | None = None
+
+    def get(self) -> Capabilities | None:
+        with self._lock:
+            if not self._asked:
+                try:
+                    self._value = self._source()  # type: ignore[operator]
+                except FhirAccessError as error:  # kept: every section that needs them fails alike
+                    self._error = error
+                self._asked = True
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def consults_capabilities(key: str, profile: QueryProfile) -> bool:
+    """Whether section `key` chooses any of its searches by the CapabilityStatement on this site."""
+    return key == "equipment" or (key == "medications" and profile.medication_statement is None)
 
 
 # -- what to ask (pure) ---------------------------------------------------------------------------
@@ -278,7 +321,7 @@ class _Context:
     patient_id: str
     profile: QueryProfile
     today: date
-    capabilities: Capabilities | None
+    capabilities: CapabilitiesOnce
     pool: ThreadPoolExecutor  # for the searches and reads inside a section; they never wait on each other
 
 
@@ -288,10 +331,14 @@ def fetch_sections(
     profile: QueryProfile,
     *,
     today: date,
-    capabilities: Capabilities | None = None,
+    capabilities: CapabilitiesSource = None,
     keys: Sequence[str] = SECTION_KEYS,
 ) -> Iterator[SectionFetch]:
-    """Fetch the sections in parallel and yield each SectionFetch as it completes."""
+    """Fetch the sections in parallel and yield each SectionFetch as it completes.
+
+    `capabilities` may be a callable (reading `metadata`): it is called at most once, and only by a
+    section that chooses a search by it, while that section's other searches are already under way.
+    """
     unknown = [key for key in keys if key not in SECTION_KEYS]
     if unknown:
         raise ValueError(f"unknown summary sections: {unknown}")
@@ -300,7 +347,7 @@ def fetch_sections(
     # Section threads mostly wait on their searches; the gateway's semaphore is what bounds the EHR's load.
     inner = ThreadPoolExecutor(max_workers=max(1, gateway.concurrency), thread_name_prefix="fhir-search")
     outer = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-section")
-    context = _Context(gateway, patient_id, profile, today, capabilities, inner)
+    context = _Context(gateway, patient_id, profile, today, CapabilitiesOnce(capabilities), inner)
     try:
         ordered = sorted(keys, key=lambda k: LONG_SECTIONS_FIRST.index(k) if k in LONG_SECTIONS_FIRST else 99)
         futures = [outer.submit(_fetch_section, key, context) for key in ordered]
@@ -318,7 +365,7 @@ def fetch_source_record(
     profile: QueryProfile,
     *,
     today: date,
-    capabilities: Capabilities | None = None,
+    capabilities: CapabilitiesSource = None,
 ) -> SourceRecord:
     """Every section for one patient, in SECTION_KEYS order."""
     fetched = {f.key: f for f in fetch_sections(gateway, patient_id, profile, today=today, capabilities=capabilities)}
@@ -346,16 +393,26 @@ def failure_note(error: FhirAccessError) -> str:
 
 def _gather(key: str, context: _Context) -> _Section:
     section = _Section(key, context.gateway.base_url)
-    searches = planned_searches(
-        key, context.patient_id, context.profile, today=context.today, capabilities=context.capabilities
-    )
     patient: Future[dict[str, Any]] | None = None
     if key == "patient":
         patient = context.pool.submit(context.gateway.read, f"Patient/{context.patient_id}")
-    running = [context.pool.submit(_search_or_refusal, context, search) for search in searches]
+    running: dict[PlannedSearch, Future[SearchResult | None]] = {}
+
+    def start(searches: Iterable[PlannedSearch]) -> None:
+        for search in searches:
+            if search not in running:
+                running[search] = context.pool.submit(_search_or_refusal, context, search)
+
+    plan = partial(planned_searches, key, context.patient_id, context.profile, today=context.today)
+    if consults_capabilities(key, context.profile):
+        start(s for s in plan(capabilities=Capabilities.unknown()) if s.resource_type not in CAPABILITY_CHOSEN)
+        searches = plan(capabilities=context.capabilities.get())
+    else:
+        searches = plan()
+    start(searches)
     if patient is not None:
         section.add([patient.result()])
-    results = [(search, future.result()) for search, future in zip(searches, running)]
+    results = [(search, running[search].result()) for search in searches]
     included: list[FhirJson] = []
     for search, result in results:
         if result is None:

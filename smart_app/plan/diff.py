@@ -129,7 +129,9 @@ def worth_showing(changes: Iterable[Change]) -> tuple[Change, ...]:
     return tuple(c for c in changes if not (c.entity is Entity.PLAN and c.field in BOOKKEEPING_FIELDS))
 
 
-def _diff_collection(collection: _Collection, a: Sequence[Any], b: Sequence[Any], labels: dict[str, str]) -> list[Change]:
+def _diff_collection(
+    collection: _Collection, a: Sequence[Any], b: Sequence[Any], labels: dict[str, str]
+) -> list[Change]:
     old = {collection.key(x): x for x in a}
     new = {collection.key(x): x for x in b}
     entity = collection.entity
@@ -137,7 +139,9 @@ def _diff_collection(collection: _Collection, a: Sequence[Any], b: Sequence[Any]
     def label(key: str, item: Any) -> str:
         return labels.get(item.subject_id, "") if entity is Entity.POSITION else labels.get(key, "")
 
-    changes = [Change(ChangeKind.REMOVED, entity, k, before=v, label=label(k, v)) for k, v in old.items() if k not in new]
+    changes = [
+        Change(ChangeKind.REMOVED, entity, k, before=v, label=label(k, v)) for k, v in old.items() if k not in new
+    ]
     for key, after in new.items():
         before = old.get(key)
         if before is None or before == after:
@@ -191,12 +195,12 @@ def _labels(plan: Plan) -> dict[str, str]:
 _FIELD_NAMES = {
     "text": "Wording",
     "kind": "Kind",
-    "expressed_by": "Whose words",
+    "expressed_by": "Expressed by",
     "target_date": "Target date",
     "lifecycle": "Status",
     "achievement": "Progress",
     "condition_refs": "Linked conditions",
-    "owner": "Responsible",
+    "owner": "Owner",
     "goal_id": "Goal",
     "due": "Due date",
     "status": "Status",
@@ -242,6 +246,10 @@ def _describe_item(change: Change) -> str:
         added = change.after[len(change.before):]  # type: ignore[index]
         notes = "; ".join(f"'{n.text}' ({n.author})" for n in added)
         return f"Progress noted on '{change.label}': {notes}"
+    if change.field == "expressed_by":
+        if not change.after:
+            return f"Goal '{change.label}' no longer says whose words it is in"
+        return f"Goal '{change.label}' now in the words of {_shown(change.after)}"
     if change.field == "goal_id":
         return f"'{change.label}' " + ("unlinked from its goal" if change.after is None else "linked to another goal")
     what = _FIELD_NAMES.get(change.field, change.field.replace("_", " ").capitalize())
@@ -263,9 +271,9 @@ def _describe_position(change: Change) -> str:
         sentence += f": {position.reason}"
     elif position.stance is Stance.COMMENT:
         sentence += f": {position.comment}"
-    if change.kind is ChangeKind.CHANGED and isinstance(change.before, Position):
-        if change.before.stance is not position.stance:
-            sentence += f" (before: {_STANCE_VERBS[change.before.stance].split()[0]})"
+    before = change.before
+    if change.kind is ChangeKind.CHANGED and isinstance(before, Position) and before.stance is not position.stance:
+        sentence += f" (before: {_STANCE_VERBS[before.stance].split()[0]})"
     return sentence
 
 

@@ -102,7 +102,8 @@ def _goals_and_actions(root: ET.Element, plan: Plan) -> None:
         if goal.target_date:
             said.append(f"target {_day(goal.target_date)}")
         if said:
-            _add(root, "p", "; ".join(said).capitalize() + ".")
+            sentence = "; ".join(said)
+            _add(root, "p", sentence[0].upper() + sentence[1:] + ".")
         _actions_table(root, [a for a in plan.actions if a.goal_id == goal.goal_id])
     unlinked = [a for a in plan.actions if plan.goal(a.goal_id or "") is None]
     if unlinked:

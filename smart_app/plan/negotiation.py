@@ -14,8 +14,8 @@ Rules in one place:
   reordering items, or a new family priority, clears sign-offs too. Tracking (action status, goal
   lifecycle and achievement, progress notes) and positions clear neither.
 - DECLINE and AMEND positions stay open until the party takes a new position, the coordinator
-  accepts the amendment or records how it was resolved, or the item is removed. Signing waits for
-  every one of them.
+  accepts the amendment (or rewords the item exactly as proposed) or records how it was resolved,
+  or the item is removed. Signing waits for every one of them.
 - A signed plan is frozen; `open_revision` starts a new draft from it.
 """
 
@@ -638,12 +638,20 @@ def _row(plan: Plan, subject_id: str, kind: ItemKind, text: str, goal_id: str | 
 
 
 def _after_content_change(plan: Plan, subject_id: str, party: Role) -> Plan:
-    """Other parties agreed to the old wording, and every sign-off was of the old plan."""
-    kept = tuple(
-        p for p in plan.positions
-        if not (p.subject_id == subject_id and p.stance is Stance.AGREE and p.party is not party)
-    )
-    return replace(plan, positions=kept, signoffs=())
+    """Other parties agreed to the old wording, and every sign-off was of the old plan.
+
+    A proposed change that the new wording now matches word for word counts as agreement.
+    """
+    text = dict(_items(plan))[subject_id]
+    kept = []
+    for p in plan.positions:
+        if p.subject_id != subject_id:
+            kept.append(p)
+        elif p.stance is Stance.AMEND and p.proposed_change == text:
+            kept.append(replace(p, stance=Stance.AGREE, proposed_change=""))
+        elif not (p.stance is Stance.AGREE and p.party is not party):
+            kept.append(p)
+    return replace(plan, positions=tuple(kept), signoffs=())
 
 
 def _with_action(plan: Plan, action: NegotiatedAction) -> Plan:

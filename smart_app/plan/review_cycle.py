@@ -338,7 +338,7 @@ def _medications(
     for key, item in current.items():
         old = known.get(key)
         if old is None:
-            detail = item.dose_text if item.active else f"{item.dose_text} (since {item.status})".strip()
+            detail = item.dose_text if item.active else f"{item.dose_text} (now {item.status})".strip()
             events.append(HealthEvent(EventKind.MEDICATION_STARTED, key, item.label, detail))
         elif old.active and not item.active:
             events.append(HealthEvent(EventKind.MEDICATION_STOPPED, key, item.label, f"now {item.status}"))

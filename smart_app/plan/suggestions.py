@@ -21,7 +21,6 @@ from . import negotiation
 from .model import Achievement, GoalLifecycle, Owner, Plan, Role
 from .summary import GoalItem, MedicalSummary, ServiceItem, item_key
 
-
 T = TypeVar("T")
 
 

@@ -123,3 +123,12 @@ plan_versions = sa.Table(
     sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("note", sa.Text, nullable=False),
 )
+
+acting_roles = sa.Table(
+    "acting_roles",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("fhir_user", sa.String(500), primary_key=True),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

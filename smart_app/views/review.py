@@ -5,6 +5,91 @@ Layer: HTTP in (views). Parse, call, render.
 
 from __future__ import annotations
 
-from ..web import launch_blueprint
+from datetime import date
+
+from flask import redirect, render_template, request, url_for
+
+from ..errors import InvalidInput
+from ..plan.model import ROLE_LABELS, Role
+from ..plan.negotiation import Actor
+from ..planning import Conflict, change_plan
+from ..security import new_handle
+from ..web import app_state, current_launch, current_tenant, launch_blueprint
+from . import plan_forms, plan_pages
 
 bp = launch_blueprint("review", __name__)
+
+ACTING_ROLES = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST, Role.SCHOOL_NURSE, Role.COMMUNITY)
+
+
+@bp.get("/plan")
+def show():
+    launch = current_launch()
+    if launch.acting_role is None or request.args.get("choose"):
+        remembered = launch.acting_role or app_state().sessions.remembered_role(launch)
+        if remembered is None or request.args.get("choose"):
+            return render_template("review/choose_role.html", roles=[(r.value, ROLE_LABELS[r]) for r in ACTING_ROLES],
+                                   current=remembered)
+        app_state().sessions.set_acting_role(launch, remembered)
+        return redirect(url_for("review.show"), code=303)
+    plans = app_state().plans
+    current = plans.current(launch.iss, launch.patient_id)
+    if current is None:
+        return render_template("review/empty.html", acting_label=ROLE_LABELS[Role(launch.acting_role)],
+                               may_start=launch.acting_role == Role.COORDINATOR.value)
+    previous = plans.version(current.plan_id, current.version - 1) if current.version > 1 else None
+    page = plan_pages.plan_page(current, previous, actor_role=Role(launch.acting_role), today=date.today())
+    return render_template("review/show.html", page=page, roles=[(r.value, ROLE_LABELS[r]) for r in Role])
+
+
+@bp.post("/plan/role")
+def choose_role():
+    role = request.form.get("role", "")
+    if role not in {r.value for r in ACTING_ROLES}:
+        raise InvalidInput("Choose the role you are working in.")
+    app_state().sessions.set_acting_role(current_launch(), role)
+    return redirect(url_for("review.show"), code=303)
+
+
+@bp.post("/plan")
+def change():
+    launch = current_launch()
+    if launch.acting_role is None:
+        raise InvalidInput("Choose the role you are working in first.")
+    command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle)
+    actor = Actor(role=Role(launch.acting_role), name=_user_name())
+    state = app_state()
+    outcome = change_plan(state.plans, state.audit, launch, actor, base_version=plan_forms.base_version_of(request.form),
+                          change=plan_change, note=f"{actor.name} ({ROLE_LABELS[actor.role]}) {phrase}",
+                          action=command)
+    if isinstance(outcome, Conflict):
+        return render_template("review/conflict.html", conflict=outcome, fields=_resubmittable(request.form)), 409
+    anchor = request.form.get("goal_id") or request.form.get("action_id") or request.form.get("subject_id")
+    return redirect(url_for("review.show", _anchor=f"item-{anchor}" if anchor else None), code=303)
+
+
+@bp.get("/plan/history")
+def history():
+    launch = current_launch()
+    plans = app_state().plans
+    current = plans.current(launch.iss, launch.patient_id)
+    entries = plan_pages.history_entries(plans.history(current.plan_id)) if current else ()
+    return render_template("review/history.html", entries=entries)
+
+
+def _user_name() -> str:
+    launch = current_launch()
+    name = app_state().ehr.user_name(launch, current_tenant())
+    return name or ROLE_LABELS[Role(launch.acting_role)]
+
+
+# Fields a person typed, shown again on the conflict page so nothing is lost.
+_TYPED = {"text": "Wording", "proposed_change": "Proposed wording", "reason": "Reason", "comment": "Comment",
+          "note": "Note", "expressed_by": "In whose words", "owner_name": "Owner's name", "target_date": "Target date",
+          "due": "Due date"}
+
+
+def _resubmittable(form) -> list[tuple[str, str, str, bool]]:
+    """(name, label, value, typed) for every posted field but the CSRF token and the stale version."""
+    return [(name, _TYPED.get(name, name), value, name in _TYPED)
+            for name, value in form.items(multi=True) if name not in ("csrf_token", "base_version")]

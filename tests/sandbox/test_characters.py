@@ -371,8 +371,18 @@ def test_every_large_patient_resource_validates_as_fhir_r4b(large):
         get_fhir_model_class(r["resourceType"]).model_validate(r)
 
 
-def test_the_large_patient_belongs_to_its_own_id_and_mixes_active_and_past_orders():
+def test_the_large_patient_belongs_to_its_own_id():
     resources = build_large_patient(TODAY, patient_id="big", medication_orders=50, encounters=10, conditions=5, other=6)
     assert all(belongs_to(r, "big") for r in resources)
-    statuses = Counter(r["status"] for r in resources if r["resourceType"] == "MedicationRequest")
-    assert statuses["active"] == 5 and statuses["completed"] + statuses["stopped"] == 45
+
+
+def test_every_large_patient_order_is_an_active_order_so_the_summary_fetches_it(large):
+    orders = [r for r in large if r["resourceType"] == "MedicationRequest"]
+    assert len(orders) == 2000
+    assert {(o["status"], o["intent"]) for o in orders} == {("active", "order")}
+
+
+def test_every_large_patient_encounter_started_within_the_last_24_months(large):
+    starts = [date.fromisoformat(r["period"]["start"][:10]) for r in large if r["resourceType"] == "Encounter"]
+    assert len(starts) == 2000
+    assert all(TODAY - timedelta(days=730) < start <= TODAY for start in starts)

@@ -129,6 +129,94 @@ def test_the_site_profile_overrides_the_capability_statement_for_medication_stat
     assert gateway.params_of("MedicationStatement") == []
 
 
+class CountedCapabilities:
+    """A lazy CapabilityStatement read: counts its calls and can wait for a search to be sent first."""
+
+    def __init__(self, capabilities: Capabilities, *, before: threading.Event | None = None) -> None:
+        self.capabilities = capabilities
+        self.before = before
+        self.calls = 0
+        self.waited_for_search: bool | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Capabilities:
+        with self._lock:
+            self.calls += 1
+        if self.before is not None:
+            self.waited_for_search = self.before.wait(timeout=2)
+        return self.capabilities
+
+
+class SignallingGateway(FakeGateway):
+    """Sets `sent[type]` as soon as a search of that type is sent."""
+
+    def __init__(self, *types: str) -> None:
+        super().__init__()
+        self.sent = {t: threading.Event() for t in types}
+
+    def search(self, resource_type: str, params: Sequence[tuple[str, str]], *, max_pages: int) -> SearchResult:
+        if resource_type in self.sent:
+            self.sent[resource_type].set()
+        return super().search(resource_type, params, max_pages=max_pages)
+
+
+def test_lazy_capabilities_are_read_once_for_every_section_that_needs_them():
+    gateway = FakeGateway()
+    lazy = CountedCapabilities(capabilities_with("MedicationRequest", "MedicationStatement", "Device"))
+
+    fetch(gateway, capabilities=lazy)
+
+    assert lazy.calls == 1
+    assert [kind for kind, _ in gateway.searches].count("MedicationStatement") == 1
+    assert "DeviceUseStatement" not in [kind for kind, _ in gateway.searches]
+
+
+def test_lazy_capabilities_are_never_read_by_sections_that_do_not_choose_searches_by_them():
+    gateway = FakeGateway()
+    lazy = CountedCapabilities(capabilities_with("MedicationStatement"))
+
+    fetch(gateway, "patient", "conditions", "allergies", "care_team", "encounters", "goals", "documents",
+          capabilities=lazy)
+    fetch(gateway, "medications", profile=QueryProfile(medication_statement=True), capabilities=lazy)
+
+    assert lazy.calls == 0
+    assert gateway.params_of("MedicationStatement") != []
+
+
+def test_medication_orders_are_sent_before_the_capabilities_are_read():
+    gateway = SignallingGateway("MedicationRequest")
+    lazy = CountedCapabilities(capabilities_with("MedicationStatement"), before=gateway.sent["MedicationRequest"])
+
+    fetched = fetch(gateway, "medications", capabilities=lazy)
+
+    assert lazy.waited_for_search is True
+    assert fetched["medications"].state == SectionState.COMPLETE
+    assert [kind for kind, _ in gateway.searches] == ["MedicationRequest", "MedicationStatement"]
+
+
+def test_devices_are_sent_before_the_capabilities_are_read_and_the_extras_follow_them():
+    gateway = SignallingGateway("Device")
+    lazy = CountedCapabilities(capabilities_with("Device", "DeviceRequest"), before=gateway.sent["Device"])
+
+    fetch(gateway, "equipment", capabilities=lazy)
+
+    assert lazy.waited_for_search is True
+    assert [kind for kind, _ in gateway.searches] == ["Device", "DeviceRequest"]
+
+
+def test_a_failed_capabilities_read_fails_only_the_sections_that_needed_it():
+    gateway = FakeGateway()
+
+    def unreadable() -> Capabilities:
+        raise FhirAccessError("The EHR could not be reached.")
+
+    fetched = fetch(gateway, "medications", "equipment", "goals", capabilities=unreadable)
+
+    assert fetched["medications"].state == SectionState.FAILED
+    assert fetched["equipment"].state == SectionState.FAILED
+    assert fetched["goals"].state == SectionState.COMPLETE
+
+
 def test_medication_orders_are_asked_with_intent_status_and_the_medication_included():
     (orders,) = planned_searches("medications", "p1", QueryProfile(page_size=50), today=TODAY)
 

@@ -370,3 +370,9 @@ def test_an_owner_without_a_name_is_labelled_by_role_and_due_today_is_not_overdu
     (row,) = who_owes_what(plan, TODAY)
     assert (row.label, row.overdue) == ("School nurse", 0)
     assert not is_overdue(plan.actions[0], TODAY) and is_overdue(plan.actions[0], date(2025, 6, 2))
+
+
+def test_a_medication_started_and_stopped_since_signing_says_it_has_stopped():
+    now = summary_of(medications=(a_medication_request("Amoxicillin", dose_text="5 mL", status="completed"),))
+    (event,) = diff(summary_of(), now)
+    assert (event.kind, event.detail) == (EventKind.MEDICATION_STARTED, "5 mL (now completed)")

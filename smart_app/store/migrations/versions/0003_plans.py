@@ -37,12 +37,21 @@ def upgrade() -> None:
     )
 
 
-    # The role the user acts in for this launch (coordinator, clinician...), chosen once per launch.
+    # The role the user acts in for this launch (coordinator, clinician...), chosen once per launch
+    # and remembered per user at each site as the default for their next launch.
     with op.batch_alter_table("launch_sessions") as batch:
         batch.add_column(sa.Column("acting_role", sa.String(40)))
+    op.create_table(
+        "acting_roles",
+        sa.Column("iss", sa.String(500), primary_key=True),
+        sa.Column("fhir_user", sa.String(500), primary_key=True),
+        sa.Column("role", sa.String(40), nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("acting_roles")
     with op.batch_alter_table("launch_sessions") as batch:
         batch.drop_column("acting_role")
     op.drop_table("plan_versions")

@@ -1,0 +1,100 @@
+"""Coordinator and clinician negotiate the plan side by side in two browsers, in the EHR frame (issue 4)."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import open_chart, screenshot_app
+
+CHILD = "sofia-rivera"
+
+
+def app_frame(page, deployment):
+    return page.frame_locator('[data-testid="smart-app"]')
+
+
+def open_plan(context, deployment, user: str, role_label: str):
+    page = context.new_page()
+    frame = open_chart(page, deployment, CHILD, user=user)
+    frame.get_by_role("link", name="Goals & actions").click()
+    frame.get_by_label(role_label).check()
+    frame.get_by_role("button", name="Continue").click()
+    return page, frame
+
+
+def add_goal(frame, text: str, kind: str) -> None:
+    form = frame.locator('[data-testid="add-goal"]')
+    form.get_by_label("Goal", exact=True).fill(text)
+    form.get_by_label("Kind", exact=True).select_option(kind)
+    form.get_by_role("button", name="Add goal").click()
+
+
+def add_action(frame, goal_text: str, text: str, owner: str, due: str) -> None:
+    goal = frame.locator('[data-testid="goal"]').filter(
+        has=frame.locator('[data-testid="goal-text"]', has_text=goal_text))
+    adder = goal.locator("details.add-item")
+    adder.locator("summary").click()
+    adder.get_by_label("Action", exact=True).fill(text)
+    adder.get_by_label("Responsible", exact=True).select_option(owner)
+    adder.get_by_label("Due date", exact=True).fill(due)
+    adder.get_by_role("button", name="Add action").click()
+
+
+def row(frame, text: str):
+    return frame.locator('[data-testid="action"]').filter(
+        has=frame.locator('[data-testid="action-text"]', has_text=text))
+
+
+def test_coordinator_and_clinician_negotiate_resolve_sign_and_the_plan_freezes(playwright_chromium, deployment):
+    coordinator_ctx = playwright_chromium.new_context(viewport={"width": 1280, "height": 900})
+    clinician_ctx = playwright_chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        c_page, coordinator = open_plan(coordinator_ctx, deployment, "jordan-lee", "Care coordinator")
+        coordinator.get_by_role("button", name="Start the plan").click()
+        add_goal(coordinator, "Sofia sleeps through the night", "family")
+        add_goal(coordinator, "Fewer seizures at school", "clinical")
+        add_action(coordinator, "Sofia sleeps", "Replace the feeding pump", "coordinator", "2026-12-15")
+        add_action(coordinator, "Fewer seizures", "Keep a weekly seizure log", "family", "2027-01-10")
+        add_action(coordinator, "Fewer seizures", "Review the rescue medication plan", "clinician", "2027-01-31")
+        coordinator.get_by_role("button", name="Send for review").click()
+        coordinator.locator('[data-testid="plan-state"]', has_text="In review").wait_for()
+
+        k_page, clinician = open_plan(clinician_ctx, deployment, "amara-okafor", "Primary care clinician")
+        clinician.locator('[data-testid="plan-state"]', has_text="In review").wait_for()
+        pump = row(clinician, "Replace the feeding pump")
+        pump.get_by_role("button", name="Agree").first.click()
+        log = row(clinician, "weekly seizure log")
+        log.locator("summary", has_text="Amend or decline").first.click()
+        log.get_by_label("Proposed wording").first.fill("Seizure log twice a week, shared with the school nurse")
+        log.get_by_role("button", name="Propose this change").first.click()
+        rescue = row(clinician, "rescue medication")
+        rescue.locator("summary", has_text="Amend or decline").first.click()
+        rescue.get_by_label("Reason for declining").first.fill("Neurology owns the rescue plan")
+        rescue.get_by_role("button", name="Decline").first.click()
+        clinician.locator('[data-testid="open-disagreements"]').wait_for()
+
+        c_page.reload()  # a relaunch from the chart: the app remembers the coordinator's role
+        coordinator = app_frame(c_page, deployment)
+        coordinator.get_by_role("link", name="Goals & actions").click()
+        coordinator.locator('[data-testid="open-disagreements"]', has_text="2 open").wait_for()
+        screenshot_app(c_page, "review-side-by-side-disagreements")
+        log = row(coordinator, "weekly seizure log")
+        log.get_by_role("button", name="Accept this change").click()
+        rescue = row(coordinator, "rescue medication")
+        rescue.locator("summary", has_text="Record how it was resolved").click()
+        rescue.get_by_label("How it was resolved").fill("Asked neurology to own it; PCP to follow up")
+        rescue.get_by_role("button", name="Mark resolved").click()
+        coordinator.get_by_role("button", name="Sign as Care coordinator").click()
+        coordinator.locator('[data-testid="signoff"]', has_text="signed by").wait_for()
+
+        k_page.reload()
+        clinician = app_frame(k_page, deployment)
+        clinician.get_by_role("link", name="Goals & actions").click()
+        clinician.get_by_role("button", name="Sign as Primary care clinician").click()
+        clinician.locator('[data-testid="plan-state"]', has_text="Signed").wait_for()
+        assert "Seizure log twice a week, shared with the school nurse" in clinician.locator("main").inner_text()
+        assert clinician.get_by_role("button", name="Agree").count() == 0  # frozen: no more positions
+        assert clinician.locator('[data-testid="add-goal"]').count() == 0
+        assert clinician.locator('[data-testid="open-revision"]').count() == 1
+        screenshot_app(k_page, "review-signed-frozen")
+    finally:
+        coordinator_ctx.close()
+        clinician_ctx.close()
