@@ -347,12 +347,19 @@ class ConsentEntry:
         return (self.start is None or self.start <= today) and (self.end is None or today <= self.end)
 
 
-_TITLES = re.compile(r"^(dr|doctor|dra|mr|mrs|ms|miss|prof)\.?\s+")
+_TITLES = frozenset({"dr", "doctor", "dra", "mr", "mrs", "ms", "miss", "prof"})
+_CREDENTIALS = frozenset({"md", "do", "rn", "np", "pa", "phd", "aud", "dds", "bsn", "msn", "cpnp", "aprn", "pt",
+                          "ot", "slp", "lcsw", "msw", "mph", "jr", "sr"})
 
 
 def _normalized(name: str) -> str:
-    words = " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
-    return _TITLES.sub("", words).strip()
+    """A person's name for matching: no case, punctuation, title ("Dr") or credentials ("MD", "RN")."""
+    words = re.sub(r"[^\w\s]", " ", name.casefold()).split()
+    while words and words[0] in _TITLES:
+        words = words[1:]
+    while words and words[-1] in _CREDENTIALS:
+        words = words[:-1]
+    return " ".join(words)
 
 
 def consented(provider: Provider, consent: Sequence[ConsentEntry], today: date) -> bool:
@@ -374,16 +381,16 @@ def consented(provider: Provider, consent: Sequence[ConsentEntry], today: date) 
 
 
 def consent_entry_from_form(form: Mapping[str, Any], *, entry_id: str, recorded_by: str, recorded_at: datetime,
-                            team: Mapping[str, str] | None = None) -> ConsentEntry:
-    """A new entry from the consent form. `team` maps care-team references to names, for the picker.
+                            team: Mapping[str, tuple[str, str]] | None = None) -> ConsentEntry:
+    """A new entry from the consent form. `team` maps care-team references to (name, role), for the picker.
 
     Raises AboutError for a missing recipient, consenting person or date, or dates out of order."""
     reference = str(form.get("reference") or "").strip()
-    recipient = _field(form.get("recipient"))
+    recipient, role = _field(form.get("recipient")), _field(form.get("role"))
     if reference:
         if team is None or reference not in team:
             raise AboutError("That care team member could not be found.")
-        recipient = recipient or team[reference]
+        recipient, role = recipient or team[reference][0], role or team[reference][1]
     if not recipient:
         raise AboutError("Please enter who may receive information.")
     consented_by = _field(form.get("consented_by"))
@@ -394,7 +401,7 @@ def consent_entry_from_form(form: Mapping[str, Any], *, entry_id: str, recorded_
     if start and end and end < start:
         raise AboutError("The end date is before the start date.")
     assert consented_on is not None
-    return ConsentEntry(entry_id=entry_id, recipient=recipient, role=_field(form.get("role")),
+    return ConsentEntry(entry_id=entry_id, recipient=recipient, role=role,
                         consented_by=consented_by, consented_on=consented_on, reference=reference,
                         start=start, end=end, recorded_by=recorded_by, recorded_at=recorded_at)
 
@@ -630,7 +637,8 @@ def _care_team(members: Iterable[s.CareTeamMember], added: Sequence[AddedItem], 
             continue  # the family are contacts, not providers
         if not allowed(Provider(member.name, member.member)):
             continue
-        details = (", ".join(p for p in (member.role, member.specialty) if p), member.organization,
+        roles = (member.role,) if member.specialty in ("", member.role) else (member.role, member.specialty)
+        details = (", ".join(p for p in roles if p), member.organization,
                    f"{words['phone']} {member.phone}" if member.phone else "")
         lines.append(CopyLine(member.name, tuple(d for d in details if d)))
     for item in added:

@@ -108,7 +108,7 @@ def consent_form():
 def add_consent():
     launch = current_launch()
     _, sections = ehr_summary(("care_team",))
-    team = dict(team_choices(sections.get("care_team")))
+    team = team_members(sections.get("care_team"))
     entry = _checked(lambda: a.consent_entry_from_form(request.form, entry_id=new_handle(), recorded_by=user_name(),
                                                        recorded_at=datetime.now(UTC), team=team))
     about_store().add_consent(launch.iss, launch.patient_id, entry)
@@ -240,14 +240,17 @@ def consent_rows(consent: Sequence[a.ConsentEntry], today: date) -> tuple[Consen
                             in_force=e.in_force(today)) for e in consent)
 
 
-def team_choices(section: s.SummarySection | None) -> tuple[tuple[str, str], ...]:
-    """(reference, "Name · role") for each provider on the care team the EHR lists."""
+def team_members(section: s.SummarySection | None) -> dict[str, tuple[str, str]]:
+    """reference -> (name, role) for each provider on the care team the EHR lists (not the family)."""
     if section is None:
-        return ()
-    return tuple((m.member, " · ".join(p for p in (m.name, m.role or m.specialty) if p))
-                 for m in section.active
-                 if isinstance(m, s.CareTeamMember) and m.member and not m.member.startswith(("RelatedPerson/",
-                                                                                               "Patient/")))
+        return {}
+    return {m.member: (m.name, m.role or m.specialty) for m in section.active
+            if isinstance(m, s.CareTeamMember) and m.member and not m.member.startswith(("RelatedPerson/", "Patient/"))}
+
+
+def team_choices(section: s.SummarySection | None) -> tuple[tuple[str, str], ...]:
+    """(reference, "Name · role") for the consent form's picker."""
+    return tuple((ref, " · ".join(p for p in pair if p)) for ref, pair in team_members(section).items())
 
 
 @dataclass(frozen=True, slots=True)

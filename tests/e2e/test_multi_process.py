@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,8 +17,8 @@ from cryptography.fernet import Fernet
 from sandbox import create_sandbox
 from sandbox.config import SandboxClient, SandboxConfig
 from sandbox.server import serve_in_thread
-from smart_app.security import BROWSER_COOKIE
-from tests.support import ROOT, query_of
+from tests.processes import cookie_from, free_port, spoc_serve, tenants_toml, wait_until_healthy
+from tests.support import query_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -34,73 +26,6 @@ CLIENT_ID = "spoc-multi"
 CHILD = "sofia-rivera"
 START_TIMEOUT_S = 20
 FORBIDDEN_IN_LOGS = ("access_token", "refresh_token", "Bearer ", "code=", "state=", "launch=", "Authorization")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class AppProcess:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def wait_until_healthy(app: AppProcess) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            pytest.fail(f"spoc serve exited early:\n{app.log_text()[-2000:]}")
-        try:
-            if requests.get(f"{app.url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"spoc serve did not answer /healthz in {START_TIMEOUT_S} s:\n{app.log_text()[-2000:]}")
-
-
-@contextmanager
-def spoc_serve(port: int, env: dict[str, str], log: Path) -> Iterator[AppProcess]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "smart_app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        yield AppProcess(f"http://127.0.0.1:{port}", process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def tenants_toml(iss: str, redirect_uri: str, frame_ancestor: str) -> str:
-    return (
-        "[[tenant]]\n"
-        'name = "Sandbox EHR"\n'
-        f'iss = "{iss}"\n'
-        f'client_id = "{CLIENT_ID}"\n'
-        f'redirect_uri = "{redirect_uri}"\n'
-        f'frame_ancestors = ["{frame_ancestor}"]\n'
-        'write_mode = "careplan"\n'
-    )
-
-
-def cookie_from(response: requests.Response) -> str:
-    # Sent by hand: the cookie is Secure, and Python's cookie jar will not send it over http.
-    match = re.search(rf"{BROWSER_COOKIE}=([^;]+)", response.headers.get("Set-Cookie", ""))
-    assert match, "the launch set no browser cookie"
-    return f"{BROWSER_COOKIE}={match.group(1)}"
 
 
 def test_a_launch_begun_on_one_process_completes_on_another_and_no_secret_is_logged(postgres_database, tmp_path):

@@ -125,8 +125,9 @@ def test_a_provider_is_consented_by_reference_when_both_sides_have_one():
 
 
 def test_a_provider_is_consented_by_name_ignoring_titles_case_and_punctuation():
-    consent = [an_entry("Dr. Priya Raman")]
+    consent = [an_entry("Dr. Priya Raman MD")]
     assert a.consented(a.Provider("priya raman"), consent, TODAY)
+    assert a.consented(a.Provider("Priya Raman"), [an_entry("Priya Raman", "PractitionerRole/raman")], TODAY)
     assert not a.consented(a.Provider("Priya Ramanathan"), consent, TODAY)
 
 
@@ -157,10 +158,11 @@ def test_the_consent_form_needs_who_consented_and_keeps_dates_in_order():
 
 
 def test_a_care_team_pick_fills_the_recipient_and_an_unknown_pick_is_refused():
-    team = {"PractitionerRole/larsen": "Dr. Henrik Larsen"}
+    team = {"PractitionerRole/larsen": ("Dr. Henrik Larsen", "Neurologist")}
     form = {"reference": "PractitionerRole/larsen", "consented_by": "Ana", "consented_on": "2026-03-01"}
     entry = a.consent_entry_from_form(form, entry_id="e", recorded_by="J", recorded_at=NOW, team=team)
-    assert (entry.recipient, entry.reference) == ("Dr. Henrik Larsen", "PractitionerRole/larsen")
+    assert (entry.recipient, entry.role, entry.reference) == ("Dr. Henrik Larsen", "Neurologist",
+                                                              "PractitionerRole/larsen")
     with pytest.raises(a.AboutError):
         a.consent_entry_from_form({**form, "reference": "PractitionerRole/x"}, entry_id="e", recorded_by="J",
                                   recorded_at=NOW, team=team)

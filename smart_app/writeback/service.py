@@ -1,0 +1,486 @@
+"""Filing a signed plan version in the EHR: build (pure) -> validate -> write -> record the outcome.
+
+Layer: write-back (shell). Uses the FHIR gateway, the filing store and the audit trail.
+
+Guarantees, in every tier and every path:
+- nothing is sent that failed validation or names another patient (R55);
+- creates are conditional on our identifier and the Provenance has a fixed id, so any retry (after
+  a timeout, after a partial failure) files each resource once;
+- updates carry If-Match with the version we last filed; if the EHR's copy moved on (server 412, or
+  our own comparison for servers that ignore If-Match) the outcome is RECONCILE with the differences,
+  and nothing is overwritten until the user says so;
+- success is recorded only on 200/201 with the id from the body or the Location header (R51);
+- every attempt is recorded and audited (ids and codes only, no plan text).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from ..audit import AuditTrail
+from ..errors import FhirAccessError, InvalidInput, SmartAppError, TokenExpired
+from ..fhir.capabilities import Capabilities
+from ..fhir.gateway import FhirGateway, FhirWriteRefused, FhirWriteUnknown, WriteResponse
+from ..plan.careplan import (
+    ACTION_IDENTIFIER_SYSTEM,
+    CAREPLAN_KEY,
+    CARETEAM_IDENTIFIER_SYSTEM,
+    CARETEAM_KEY,
+    GOAL_IDENTIFIER_SYSTEM,
+    PLAN_IDENTIFIER_SYSTEM,
+    Difference,
+    FilingContext,
+    InEhr,
+    PlannedWrite,
+    bundle_entry,
+    build_provenance,
+    goal_key,
+    plan_differences,
+    plan_from_fhir,
+    planned_writes,
+    provenance_key,
+    same_content,
+    task_key,
+)
+from ..plan.model import Plan, PlanState, PlanVersion
+from ..plan.narrative import NarrativeParts, SummaryBlock, plan_narrative
+from ..plan.note import NoteType, build_document_reference, note_if_none_exist, xhtml_document
+from ..plan.record import SectionFetch, SectionState
+from ..plan.summary import summarize_section
+from ..session import LaunchSession
+from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
+from .tiers import Tier, TierKind, may_write_provenance
+from .validation import InvalidResource, check_xhtml, validate_all
+
+log = logging.getLogger("smart_app.writeback")
+
+NOTE_KEY = "note"
+MAX_PDF_BYTES = 5 * 1024 * 1024  # sites may cap attachments lower; a bigger PDF is left out, not sent
+FALLBACK_STATUSES = frozenset({405, 413, 501})  # the EHR will not take this transaction: write one by one
+SUMMARY_SECTIONS = ("conditions", "medications", "allergies", "equipment")
+PDF_CSS = """
+@page { size: A4; margin: 18mm 16mm; }
+body { font-family: sans-serif; font-size: 10.5pt; color: #111; }
+h2 { font-size: 16pt; margin: 0 0 4pt; } h3 { font-size: 13pt; margin: 14pt 0 4pt; border-bottom: 1px solid #999; }
+h4 { font-size: 11pt; margin: 10pt 0 3pt; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
+th, td { border: 1px solid #bbb; padding: 3pt 5pt; text-align: left; vertical-align: top; }
+th { background: #eee; }
+"""
+
+
+@dataclass(frozen=True)
+class Site:
+    """What filing needs to know about this launch's EHR."""
+
+    gateway: FhirGateway
+    capabilities: Capabilities
+    launch: LaunchSession
+    tier: Tier
+    note_type: NoteType = NoteType()
+    max_transaction_entries: int | None = None  # a site's known cap; above it, write one by one
+
+
+@dataclass(frozen=True)
+class EhrCopy:
+    """The plan as the EHR holds it now, found by our identifiers."""
+
+    careplan: Mapping[str, Any]
+    goals: tuple[Mapping[str, Any], ...] = ()
+    tasks: tuple[Mapping[str, Any], ...] = ()
+    careteam: Mapping[str, Any] | None = None
+
+    @property
+    def plan(self) -> Plan:
+        return plan_from_fhir(self.careplan, self.goals, self.tasks)
+
+    @property
+    def careplan_version(self) -> str:
+        return _version_of(self.careplan)
+
+    def resources(self, plan_id: str) -> dict[str, InEhr]:
+        """Where each of our resources is in the EHR, at its current version."""
+        found = {CAREPLAN_KEY: _in_ehr_of(self.careplan)}
+        if self.careteam:
+            found[CARETEAM_KEY] = _in_ehr_of(self.careteam)
+        for goal in self.goals:
+            found[goal_key(_our_id(goal, GOAL_IDENTIFIER_SYSTEM, plan_id))] = _in_ehr_of(goal)
+        for task in self.tasks:
+            found[task_key(_our_id(task, ACTION_IDENTIFIER_SYSTEM, plan_id))] = _in_ehr_of(task)
+        return found
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: FilingOutcome
+    message: str
+    resources: Mapping[str, InEhr] = field(default_factory=dict)
+    link: str = ""
+    http_status: int | None = None
+    differences: tuple[Difference, ...] = ()
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def file_plan(site: Site, version: PlanVersion, *, filings: FilingStore, audit: AuditTrail, by: str,
+              now: datetime, narrative: NarrativeParts = NarrativeParts(), created: date | None = None,
+              overwrite_ehr_version: str = "") -> FilingAttempt:
+    """File one signed plan version in the site's tier and record the attempt.
+
+    `overwrite_ehr_version` is the EHR copy's version the user saw on the reconcile page and chose to
+    replace with ours; the write still fails if the EHR moved on again since."""
+    if version.plan.state is not PlanState.SIGNED:
+        raise InvalidInput("Only a signed plan can be filed in the EHR.")
+    ctx = FilingContext(patient_id=site.launch.patient_id, now=now, author=_author(site),
+                        encounter_id=site.launch.encounter_id or "", created=created, narrative=narrative)
+    try:
+        if site.tier.kind is TierKind.STRUCTURED:
+            result = _file_structured(site, version, ctx, filings, overwrite_ehr_version)
+        elif site.tier.kind is TierKind.NOTE:
+            result = _file_note(site, version, ctx, filings)
+        else:
+            result = _Result(FilingOutcome.NOT_FILED, f"Not filed in the EHR. {site.tier.reason}")
+    except InvalidResource as refused:
+        result = _Result(FilingOutcome.BLOCKED, str(refused))
+    except FhirWriteRefused as refused:
+        result = _Result(FilingOutcome.FAILED, f"Signed, but not filed in the EHR. {refused}",
+                         http_status=refused.status)
+    except FhirWriteUnknown as unknown:
+        result = _Result(FilingOutcome.FAILED, f"Signed, but not confirmed as filed. {unknown}")
+    except TokenExpired as expired:
+        result = _Result(FilingOutcome.FAILED, f"Signed, but not filed in the EHR. {expired}", http_status=401)
+    except FhirAccessError as failed:
+        result = _Result(FilingOutcome.FAILED, f"Signed, but not filed in the EHR. {failed}")
+    attempt = filings.record(FilingAttempt(
+        iss=site.launch.iss, patient_id=site.launch.patient_id, plan_id=version.plan_id,
+        plan_version=version.version, tier=site.tier.kind.value, outcome=result.outcome, message=result.message,
+        attempted_by=by, attempted_at=now, http_status=result.http_status, resources=result.resources,
+        ehr_link=result.link, differences=result.differences))
+    audit.record("writeback", result.outcome.value, iss=site.launch.iss, patient_id=site.launch.patient_id,
+                 user=site.launch.fhir_user, launch_id=site.launch.launch_id, tier=site.tier.kind.value,
+                 plan_version=version.version, http_status=result.http_status, resources=len(result.resources))
+    return attempt
+
+
+def ehr_changes_since_filing(site: Site, version: PlanVersion, last: FilingAttempt) -> tuple[Difference, ...]:
+    """What changed in the EHR's copy since we filed `version` there (structured tier): () when nothing."""
+    known = last.resources.get(CAREPLAN_KEY)
+    if known is None:
+        return ()
+    site.gateway.forget_reads()
+    copy = _ehr_copy(site.gateway, site.launch.patient_id, version.plan_id, known)
+    if copy is None:
+        return (Difference("The plan in the EHR", "filed", "no longer found in the EHR"),)
+    if copy.careplan_version == known.version_id and same_content(version.plan, copy.plan):
+        return ()
+    return plan_differences(version.plan, copy.plan)
+
+
+# -- structured tier ------------------------------------------------------------------------------
+
+
+def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filings: FilingStore,
+                     overwrite_ehr_version: str) -> _Result:
+    gateway, plan_id = site.gateway, version.plan_id
+    gateway.forget_reads()  # what the summary read earlier may be stale now
+    last = filings.last_filed(plan_id, TierKind.STRUCTURED.value)
+    in_ehr = {k: v for k, v in (last.resources if last else {}).items() if not k.startswith("provenance:")}
+    copy = _ehr_copy(gateway, site.launch.patient_id, plan_id, in_ehr.get(CAREPLAN_KEY))
+    if copy is not None:
+        if same_content(version.plan, copy.plan):  # a retry of a write that did arrive, or nothing to do
+            return _filed(copy.resources(plan_id), "The EHR already holds this version of the plan.")
+        moved = CAREPLAN_KEY in in_ehr and copy.careplan_version != in_ehr[CAREPLAN_KEY].version_id
+        if moved and overwrite_ehr_version != copy.careplan_version:
+            return _reconcile(version, copy, http_status=None)
+        if moved or CAREPLAN_KEY not in in_ehr:
+            in_ehr = copy.resources(plan_id)  # the user chose ours over theirs, or we never saw it filed
+    writes = planned_writes(version, replace(ctx, in_ehr=in_ehr),
+                            with_provenance=may_write_provenance(site.capabilities, site.launch.scope))
+    validate_all((w.resource for w in writes), patient_id=site.launch.patient_id)
+    try:
+        written = _send(site, writes)
+    except FhirWriteRefused as refused:
+        if refused.status not in (409, 412):
+            raise
+        copy = _ehr_copy(gateway, site.launch.patient_id, plan_id, in_ehr.get(CAREPLAN_KEY))
+        if copy is None:
+            raise
+        if same_content(version.plan, copy.plan):
+            return _filed(copy.resources(plan_id), "The EHR already holds this version of the plan.")
+        return _reconcile(version, copy, http_status=refused.status)
+    return _filed(written, "Filed in the EHR as a care plan with its goals and tasks.")
+
+
+def _send(site: Site, writes: Sequence[PlannedWrite]) -> dict[str, InEhr]:
+    """One transaction when the EHR takes it; otherwise (or when it refuses) one write at a time."""
+    too_many = site.max_transaction_entries is not None and len(writes) > site.max_transaction_entries
+    if site.capabilities.supports_transaction and not too_many:
+        try:
+            return _send_transaction(site.gateway, writes)
+        except FhirWriteRefused as refused:
+            if refused.status not in FALLBACK_STATUSES:
+                raise
+            log.info("writeback transaction refused status=%s; writing one by one", refused.status)
+    return _send_one_by_one(site.gateway, writes)
+
+
+def _send_transaction(gateway: FhirGateway, writes: Sequence[PlannedWrite]) -> dict[str, InEhr]:
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [bundle_entry(w) for w in writes]}
+    answer = gateway.transaction(bundle)
+    entries = [e for e in answer.get("entry") or [] if isinstance(e, Mapping)]
+    if len(entries) != len(writes):
+        raise FhirAccessError("The EHR's answer to the filing did not match what was sent.")
+    written = {}
+    for write, entry in zip(writes, entries, strict=True):
+        response = entry.get("response") or {}
+        status = str(response.get("status", "")).split(" ")[0]
+        body = entry.get("resource") if isinstance(entry.get("resource"), Mapping) else None
+        written[write.key] = _confirmed(gateway, int(status) if status.isdigit() else 0, body,
+                                        str(response.get("location") or ""), str(response.get("etag") or ""))
+    return written
+
+
+def _send_one_by_one(gateway: FhirGateway, writes: Sequence[PlannedWrite]) -> dict[str, InEhr]:
+    """The same writes in order, each conditional or If-Match. The CarePlan and its Tasks point at each
+    other, so the CarePlan is created first without the new Tasks and updated once they exist."""
+    written: dict[str, InEhr] = {}
+    resolved: dict[str, str] = {}
+    deferred: PlannedWrite | None = None
+    for write in writes:
+        if write.key.startswith("provenance:") and deferred is not None:
+            written[CAREPLAN_KEY] = _write_one(gateway, _complete_careplan(deferred, written[CAREPLAN_KEY]), resolved)
+            deferred = None
+        resource = _resolve(write.resource, resolved)
+        if write.key == CAREPLAN_KEY and _unresolved(resource.get("activity")):
+            deferred = write
+            resource = {k: v for k, v in resource.items() if k != "activity"}
+        written[write.key] = _write_one(gateway, replace(write, resource=resource), resolved)
+        if write.full_url:
+            resolved[write.full_url] = written[write.key].reference
+    if deferred is not None:
+        written[CAREPLAN_KEY] = _write_one(gateway, _complete_careplan(deferred, written[CAREPLAN_KEY]), resolved)
+    return written
+
+
+def _complete_careplan(write: PlannedWrite, created: InEhr) -> PlannedWrite:
+    resource = {"resourceType": "CarePlan", "id": created.reference.split("/")[-1], **write.resource}
+    return PlannedWrite(write.key, resource, "PUT", created.reference, if_match=f'W/"{created.version_id}"')
+
+
+def _write_one(gateway: FhirGateway, write: PlannedWrite, resolved: Mapping[str, str]) -> InEhr:
+    resource = _resolve(write.resource, resolved)
+    if write.method == "POST":
+        response = gateway.create(resource, if_none_exist=write.if_none_exist or None)
+    else:
+        response = gateway.update(resource, if_match=write.if_match or None)
+    return _confirmed_response(gateway, response)
+
+
+# -- note tier ------------------------------------------------------------------------------------
+
+
+def _file_note(site: Site, version: PlanVersion, ctx: FilingContext, filings: FilingStore) -> _Result:
+    last = filings.last_filed(version.plan_id, TierKind.NOTE.value)
+    earlier = last.resources.get(NOTE_KEY) if last and last.plan_version != version.version else None
+    div = plan_narrative(version.plan, ctx.narrative)
+    check_xhtml(div)
+    xhtml = xhtml_document(div)
+    pdf = render_pdf(xhtml)
+    said = []
+    if pdf is None:
+        said.append("The PDF copy could not be made on this server, so only the XHTML copy was filed.")
+    elif len(pdf) > MAX_PDF_BYTES:
+        pdf = None
+        said.append("The PDF copy was too large for the EHR, so only the XHTML copy was filed.")
+    note = build_document_reference(version, ctx, xhtml=xhtml, pdf=pdf, note_type=site.note_type,
+                                    replaces=earlier.reference if earlier else "")
+    validate_all([note], patient_id=site.launch.patient_id)
+    filed = {NOTE_KEY: _confirmed_response(site.gateway, site.gateway.create(
+        note, if_none_exist=note_if_none_exist(version.plan_id, version.version)))}
+    if may_write_provenance(site.capabilities, site.launch.scope):  # R54: after the note, naming it
+        provenance = build_provenance(version, ctx, [filed[NOTE_KEY].reference])
+        validate_all([provenance], patient_id=site.launch.patient_id)
+        try:
+            filed[provenance_key(version.version)] = _confirmed_response(site.gateway, site.gateway.update(provenance))
+        except SmartAppError:
+            said.append("The record of who signed it (Provenance) could not be filed.")
+    message = " ".join(["Filed in the EHR as a plan-of-care note.", *said])
+    return _Result(FilingOutcome.FILED, message, filed, filed[NOTE_KEY].reference, 201)
+
+
+def render_pdf(xhtml: str) -> bytes | None:
+    """The plan as PDF with WeasyPrint, fetching nothing but `data:` URLs; None when WeasyPrint is missing."""
+    try:
+        import weasyprint
+    except (ImportError, OSError):  # OSError: the pango libraries are not installed
+        return None
+    stylesheet = weasyprint.CSS(string=PDF_CSS)
+    return weasyprint.HTML(string=xhtml, url_fetcher=_data_only_fetcher(weasyprint)).write_pdf(
+        stylesheets=[stylesheet])
+
+
+def _data_only_fetcher(weasyprint):
+    fetcher_class = getattr(weasyprint.urls, "URLFetcher", None)
+    if fetcher_class is not None:
+        return fetcher_class(allowed_protocols=("data",), allow_redirects=False)
+
+    def fetch(url: str, *args, **kwargs):  # WeasyPrint before the URLFetcher class
+        if not url.startswith("data:"):
+            raise ValueError("the plan's PDF may only embed data: URLs")
+        return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+    return fetch
+
+
+# -- the narrative's medical summary ----------------------------------------------------------------
+
+
+def summary_blocks(fetches: Iterable[SectionFetch], *, today: date) -> tuple[SummaryBlock, ...]:
+    """The summary sections the narrative shows, from fetched sections; failed sections are left out."""
+    usable = {f.key: f for f in fetches if f.key in SUMMARY_SECTIONS and f.state is not SectionState.FAILED}
+    sections = [summarize_section(usable[key], today=today) for key in SUMMARY_SECTIONS if key in usable]
+    return tuple(SummaryBlock(s.title, tuple(str(getattr(item, "label", "")) for item in s.active))
+                 for s in sections)
+
+
+# -- reading the EHR's copy -------------------------------------------------------------------------
+
+
+def _ehr_copy(gateway: FhirGateway, patient_id: str, plan_id: str, known: InEhr | None) -> EhrCopy | None:
+    """The EHR's current CarePlan (by the id we filed, else by our identifier) with its Goals and Tasks."""
+    careplan = _careplan_in_ehr(gateway, patient_id, plan_id, known)
+    if careplan is None:
+        return None
+    goal_ids = _ids_of(item.get("reference") for item in careplan.get("goal") or [])
+    task_ids = _ids_of((item.get("reference") or {}).get("reference") for item in careplan.get("activity") or [])
+    careteam = _search(gateway, "CareTeam", patient_id, [("identifier", f"{CARETEAM_IDENTIFIER_SYSTEM}|{plan_id}")])
+    return EhrCopy(
+        careplan=careplan,
+        goals=_search(gateway, "Goal", patient_id, [("_id", ",".join(goal_ids))]) if goal_ids else (),
+        tasks=_search(gateway, "Task", patient_id, [("_id", ",".join(task_ids))]) if task_ids else (),
+        careteam=careteam[0] if careteam else None,
+    )
+
+
+def _careplan_in_ehr(gateway: FhirGateway, patient_id: str, plan_id: str,
+                     known: InEhr | None) -> Mapping[str, Any] | None:
+    if known is not None:
+        try:
+            return gateway.read(known.reference)
+        except FhirAccessError as failed:
+            if getattr(failed, "status", None) not in (404, 410):
+                raise
+    found = _search(gateway, "CarePlan", patient_id, [("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{plan_id}")])
+    return found[0] if found else None
+
+
+def _search(gateway: FhirGateway, resource_type: str, patient_id: str,
+            params: list[tuple[str, str]]) -> tuple[Mapping[str, Any], ...]:
+    return gateway.search(resource_type, [("patient", patient_id), *params], max_pages=5).resources
+
+
+def _ids_of(references: Iterable[object]) -> list[str]:
+    ids = []
+    for reference in references:
+        if isinstance(reference, str) and "/" in reference:
+            ids.append(reference.split("/_history/")[0].rsplit("/", 1)[-1])
+    return ids
+
+
+# -- outcomes ---------------------------------------------------------------------------------------
+
+
+def _filed(resources: Mapping[str, InEhr], message: str) -> _Result:
+    careplan = resources.get(CAREPLAN_KEY)
+    return _Result(FilingOutcome.FILED, message, dict(resources), careplan.reference if careplan else "", 200)
+
+
+def _reconcile(version: PlanVersion, copy: EhrCopy, *, http_status: int | None) -> _Result:
+    differences = plan_differences(version.plan, copy.plan) or (
+        Difference("The plan in the EHR", "as signed", "changed in ways the app does not track"),)
+    message = ("Someone changed the plan in the EHR since the app filed it. Nothing was overwritten: "
+               "compare the two versions below, then file ours over theirs or reopen the plan to take their "
+               "changes in.")
+    # The EHR copy's version is kept so that "file ours over theirs" can only replace what the user saw.
+    return _Result(FilingOutcome.RECONCILE, message, {CAREPLAN_KEY: _in_ehr_of(copy.careplan)},
+                   _local(copy.careplan), http_status, differences)
+
+
+def _confirmed(gateway: FhirGateway, status: int, body: Mapping[str, Any] | None, location: str,
+               etag: str) -> InEhr:
+    """Where a write landed, only if the EHR said 200/201 and told us where (body, else Location) (R51)."""
+    if status not in (200, 201):
+        raise FhirAccessError(f"The EHR did not confirm the plan was saved (answer {status or 'missing'}).")
+    if body and body.get("id"):
+        return InEhr(_local(body), _version_of(body) or _etag_version(etag))
+    relative = gateway.relative(location) if "://" in location else location
+    parts = relative.split("/")
+    if len(parts) >= 2 and parts[0] and parts[1]:
+        version = parts[3] if len(parts) >= 4 and parts[2] == "_history" else _etag_version(etag)
+        return InEhr(f"{parts[0]}/{parts[1]}", version)
+    raise FhirAccessError("The EHR saved the plan but did not say where, so the app cannot confirm it.")
+
+
+def _confirmed_response(gateway: FhirGateway, response: WriteResponse) -> InEhr:
+    return _confirmed(gateway, response.status, response.resource, response.location, response.etag)
+
+
+# -- small helpers ----------------------------------------------------------------------------------
+
+
+def _author(site: Site) -> str:
+    """The signed-in user as a reference the EHR knows ("Practitioner/7"), or "" when it is not one."""
+    user = site.launch.fhir_user or ""
+    relative = site.gateway.relative(user) if "://" in user else user
+    return relative if relative.split("/")[0] in ("Practitioner", "PractitionerRole") else ""
+
+
+def _resolve(value: Any, resolved: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: (resolved.get(v, v) if k == "reference" and isinstance(v, str) else _resolve(v, resolved))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, resolved) for v in value]
+    return value
+
+
+def _unresolved(value: Any) -> bool:
+    return any(reference.startswith("urn:uuid:") for reference in _iter_references(value))
+
+
+def _iter_references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                yield item
+            else:
+                yield from _iter_references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _iter_references(item)
+
+
+def _local(resource: Mapping[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _version_of(resource: Mapping[str, Any]) -> str:
+    return str((resource.get("meta") or {}).get("versionId") or "")
+
+
+def _etag_version(etag: str) -> str:
+    return etag.strip().removeprefix("W/").strip('"')
+
+
+def _in_ehr_of(resource: Mapping[str, Any]) -> InEhr:
+    return InEhr(_local(resource), _version_of(resource))
+
+
+def _our_id(resource: Mapping[str, Any], system: str, plan_id: str) -> str:
+    value = next((i.get("value", "") for i in resource.get("identifier") or [] if i.get("system") == system), "")
+    return value.removeprefix(f"{plan_id}.")
