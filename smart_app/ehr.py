@@ -21,6 +21,7 @@ from .launch.oauth import ClientKeys
 from .launch.tokens import AccessTokens
 from .plan.fhir_text import human_name
 from .plan.record import SECTION_KEYS, SectionFetch
+from .plan.summary import PatientHeader, patient_header
 from .session import LaunchSession, SessionStore
 from .tenants import Tenant
 
@@ -72,6 +73,14 @@ class EhrAccess:
             return human_name(gateway.read(launch.fhir_user).get("name"))
         except SmartAppError:
             return ""
+
+    def patient_header(self, launch: LaunchSession, tenant: Tenant) -> PatientHeader | None:
+        """The banner's facts from the Patient resource (read once per launch); None if unreadable."""
+        try:
+            patient = self.gateway(launch, tenant).read(f"Patient/{launch.patient_id}")
+        except SmartAppError:
+            return None
+        return patient_header(SectionFetch("patient", (patient,)), patient_id=launch.patient_id)
 
     def encounter_belongs_to_patient(self, launch: LaunchSession, tenant: Tenant) -> bool:
         """Whether the launch encounter's subject is the launch patient (R20); False if unreadable."""

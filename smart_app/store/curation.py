@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..plan.curation import AddedItem, ItemCuration
-from .tables import added_items, item_curations
+from .tables import added_items, ignored_suggestions, item_curations
 
 
 class CurationStore:
@@ -54,6 +54,21 @@ class CurationStore:
                 .where(added_items.c.item_id == item_id, added_items.c.iss == iss,
                        added_items.c.patient_id == patient_id, added_items.c.removed_at.is_(None))
                 .values(removed_at=at)).rowcount)
+
+
+    def ignore_suggestion(self, iss: str, patient_id: str, key: str, *, by: str, at) -> None:
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(ignored_suggestions.c.item_key).where(
+                ignored_suggestions.c.iss == iss, ignored_suggestions.c.patient_id == patient_id,
+                ignored_suggestions.c.item_key == key)).first()
+            if not exists:
+                conn.execute(ignored_suggestions.insert().values(iss=iss, patient_id=patient_id, item_key=key,
+                                                                 ignored_by=by, ignored_at=at))
+
+    def ignored_suggestions(self, iss: str, patient_id: str) -> frozenset[str]:
+        with self.engine.connect() as conn:
+            return frozenset(conn.execute(sa.select(ignored_suggestions.c.item_key).where(
+                ignored_suggestions.c.iss == iss, ignored_suggestions.c.patient_id == patient_id)).scalars())
 
 
 def _curation(row) -> ItemCuration:

@@ -132,3 +132,13 @@ acting_roles = sa.Table(
     sa.Column("role", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+ignored_suggestions = sa.Table(
+    "ignored_suggestions",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("item_key", sa.String(300), primary_key=True),
+    sa.Column("ignored_by", sa.String(500), nullable=False),
+    sa.Column("ignored_at", sa.DateTime(timezone=True), nullable=False),
+)

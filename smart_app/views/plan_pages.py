@@ -226,3 +226,16 @@ def history_entries(versions: list[PlanVersion]) -> tuple[HistoryEntry, ...]:
                                     changes=tuple(plan_diff.describe(c) for c in changes)))
         previous = version.plan
     return tuple(reversed(entries))
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRow:
+    key: str
+    kind_label: str
+    text: str
+    detail: str
+
+
+def suggestion_row(suggestion) -> SuggestionRow:
+    return SuggestionRow(key=suggestion.key, kind_label="Goal" if suggestion.kind.value == "goal" else "Action",
+                         text=suggestion.text, detail=suggestion.detail)

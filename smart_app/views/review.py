@@ -5,13 +5,16 @@ Layer: HTTP in (views). Parse, call, render.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
+from ..plan import suggestions
 from ..plan.model import ROLE_LABELS, Role
 from ..plan.negotiation import Actor
+from ..plan.record import SourceRecord
+from ..plan.summary import summarize
 from ..planning import Conflict, change_plan
 from ..security import new_handle
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
@@ -39,7 +42,9 @@ def show():
                                may_start=launch.acting_role == Role.COORDINATOR.value)
     previous = plans.version(current.plan_id, current.version - 1) if current.version > 1 else None
     page = plan_pages.plan_page(current, previous, actor_role=Role(launch.acting_role), today=date.today())
-    return render_template("review/show.html", page=page, roles=[(r.value, ROLE_LABELS[r]) for r in Role])
+    offered = _suggestions(current.plan) if "add-goal" in page.can else ()
+    return render_template("review/show.html", page=page, roles=[(r.value, ROLE_LABELS[r]) for r in Role],
+                           suggestions=tuple(plan_pages.suggestion_row(x) for x in offered))
 
 
 @bp.post("/plan/role")
@@ -56,7 +61,11 @@ def change():
     launch = current_launch()
     if launch.acting_role is None:
         raise InvalidInput("Choose the role you are working in first.")
-    command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle)
+    if request.form.get("command") == "accept-suggestion":
+        command, plan_change, phrase = "accept-suggestion", _accepted_suggestion(request.form.get("key", "")), \
+            "added a goal or action suggested by the EHR"
+    else:
+        command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle)
     actor = Actor(role=Role(launch.acting_role), name=_user_name())
     state = app_state()
     outcome = change_plan(state.plans, state.audit, launch, actor, base_version=plan_forms.base_version_of(request.form),
@@ -66,6 +75,35 @@ def change():
         return render_template("review/conflict.html", conflict=outcome, fields=_resubmittable(request.form)), 409
     anchor = request.form.get("goal_id") or request.form.get("action_id") or request.form.get("subject_id")
     return redirect(url_for("review.show", _anchor=f"item-{anchor}" if anchor else None), code=303)
+
+
+@bp.post("/plan/suggestions/ignore")
+def ignore_suggestion():
+    launch = current_launch()
+    key = request.form.get("key", "")
+    if not key or len(key) > 300:
+        raise InvalidInput("That suggestion could not be found.")
+    app_state().curation.ignore_suggestion(launch.iss, launch.patient_id, key, by=_user_name(), at=datetime.now(UTC))
+    return redirect(url_for("review.show", _anchor="suggestions"), code=303)
+
+
+def _suggestions(plan) -> tuple[suggestions.Suggestion, ...]:
+    """Goals and open referrals in the EHR that the plan lacks and the coordinator has not ignored."""
+    launch, state = current_launch(), app_state()
+    fetched = {f.key: f for f in state.ehr.summary_sections(launch, current_tenant(), today=date.today(),
+                                                            keys=("goals", "services"))}
+    summary = summarize(SourceRecord(launch.patient_id, fetched), today=date.today())
+    return suggestions.suggest(summary, plan, ignored=state.curation.ignored_suggestions(launch.iss, launch.patient_id))
+
+
+def _accepted_suggestion(key: str):
+    launch = current_launch()
+    current = app_state().plans.current(launch.iss, launch.patient_id)
+    found = next((x for x in _suggestions(current.plan) if x.key == key), None) if current else None
+    if found is None:
+        raise InvalidInput("That suggestion is no longer offered (it may already be in the plan).")
+    item_id = new_handle()
+    return lambda plan, actor, now: suggestions.accept_suggestion(plan, actor, now, found, item_id)
 
 
 @bp.get("/plan/history")

@@ -127,3 +127,20 @@ def test_the_clinician_cannot_edit_goals(app, sandbox):
     goal = clinician.ids("goal")
     assert goal == [] or "Edit goal" not in clinician.html
     clinician.do("add-goal", expect=400, text="Mine")
+
+
+def test_ehr_goals_and_referrals_are_offered_and_can_be_accepted_or_set_aside(app, sandbox):
+    coordinator = PlanUser(app, sandbox, "coordinator", "jordan-lee")
+    coordinator.do("start-plan", base="")
+    html = coordinator.page()
+    offered = re.findall(r'name="key" value="([^"]+)"', html)
+    assert len(set(offered)) >= 3  # the child's two EHR goals and open referrals
+    first, second = list(dict.fromkeys(offered))[:2]
+    coordinator.do("accept-suggestion", key=first)
+    ignored = coordinator.client.post(coordinator.url("/suggestions/ignore"),
+                                      data={"key": second, "csrf_token": coordinator.csrf()})
+    assert ignored.status_code == 303
+    after = coordinator.page()
+    remaining = set(re.findall(r'name="key" value="([^"]+)"', after))
+    assert first not in remaining and second not in remaining
+    assert len(texts(after, "goal-text")) + after.count('data-testid="action"') == 1

@@ -48,9 +48,19 @@ def upgrade() -> None:
         sa.Column("role", sa.String(40), nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
     )
+    # EHR goals and referrals the coordinator chose not to turn into plan items.
+    op.create_table(
+        "ignored_suggestions",
+        sa.Column("iss", sa.String(500), primary_key=True),
+        sa.Column("patient_id", sa.String(200), primary_key=True),
+        sa.Column("item_key", sa.String(300), primary_key=True),
+        sa.Column("ignored_by", sa.String(500), nullable=False),
+        sa.Column("ignored_at", TZ, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ignored_suggestions")
     op.drop_table("acting_roles")
     with op.batch_alter_table("launch_sessions") as batch:
         batch.drop_column("acting_role")

@@ -1,0 +1,283 @@
+"""Write-back against the sandbox EHR: sign -> file -> read back by FHIR search -> the same plan;
+retries never duplicate; a changed EHR copy is reconciled, not overwritten; tiers fall back clearly
+(issue 5)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sandbox.data.characters import build_resources
+from smart_app import create_app
+from smart_app.config import Settings
+from smart_app.plan.careplan import ACTION_IDENTIFIER_SYSTEM, PLAN_IDENTIFIER_SYSTEM, plan_from_fhir
+from smart_app.plan.model import (
+    ActionStatus,
+    Goal,
+    GoalKind,
+    GoalLifecycle,
+    NegotiatedAction,
+    Owner,
+    Plan,
+    PlanState,
+    PlanVersion,
+    Role,
+    SignOff,
+)
+from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM
+from smart_app.security import BROWSER_COOKIE
+from smart_app.tenants import TenantRegistry
+from tests.support import a_tenant, launch, launch_id_of
+
+PATIENT = "sofia-rivera"
+TODAY = date.today()
+SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
+
+
+def conditions_of(patient_id: str) -> list[str]:
+    return [f"Condition/{r['id']}" for r in build_resources(TODAY) if r["resourceType"] == "Condition"
+            and r.get("subject", {}).get("reference") == f"Patient/{patient_id}"]
+
+
+def a_plan(**changes) -> Plan:
+    condition = conditions_of(PATIENT)[0]
+    plan = Plan(
+        goals=(Goal("g1", "Sleep through the night without pump alarms", GoalKind.FAMILY, "Ana Rivera (mother)",
+                    date(2026, 12, 1), GoalLifecycle.ACTIVE, condition_refs=(condition,)),
+               Goal("g2", "No emergency visits for breathing problems", target_date=date(2026, 11, 1),
+                    lifecycle=GoalLifecycle.ACTIVE)),
+        actions=(NegotiatedAction("a1", "Arrange feeding-pump replacement", Owner(Role.COORDINATOR, "Maya Chen"),
+                                  "g1", date(2026, 7, 15), ActionStatus.IN_PROGRESS, (condition,)),
+                 NegotiatedAction("a2", "Keep a night log of alarms", Owner(Role.FAMILY, "Ana Rivera"), "g1",
+                                  date(2026, 6, 30)),
+                 NegotiatedAction("a3", "Pulmonology review", Owner(Role.SPECIALIST), "g2", date(2026, 8, 1))),
+        state=PlanState.SIGNED,
+        signoffs=(SignOff(Role.COORDINATOR, "Maya Chen", SIGNED_AT - timedelta(minutes=5)),
+                  SignOff(Role.CLINICIAN, "Dr Grace Okafor", SIGNED_AT)),
+        family_priority="Sofia sleeping at home", next_review=date(2026, 12, 1), signed_at=SIGNED_AT,
+    )
+    return replace(plan, **changes)
+
+
+def sign(app, sandbox, plan: Plan, base: PlanVersion | None = None) -> PlanVersion:
+    return app.extensions["spoc"].plans.save(sandbox.iss, PATIENT, plan, base_version=base.version if base else None,
+                                             saved_by="Dr Grace Okafor")
+
+
+class Chart:
+    """The app opened from Sofia's chart: the filing page, its form, and FHIR reads as this launch."""
+
+    def __init__(self, app, client, sandbox):
+        self.app, self.client, self.sandbox = app, client, sandbox
+        self.launch_id = launch_id_of(launch(client, sandbox, PATIENT))
+
+    def page(self) -> str:
+        response = self.client.get(f"/p/{self.launch_id}/filing")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    def file(self, **form) -> str:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.page()).group(1)
+        response = self.client.post(f"/p/{self.launch_id}/filing", data={"csrf_token": token, **form})
+        assert response.status_code == 303
+        return self.page()
+
+    def gateway(self):
+        state = self.app.extensions["spoc"]
+        session = state.sessions.load(self.launch_id, self.client.get_cookie(BROWSER_COOKIE).value)
+        gateway = state.ehr.gateway(session, state.tenants.for_iss(session.iss))
+        gateway.forget_reads()
+        return gateway
+
+    def search(self, resource_type: str, *params: tuple[str, str]) -> list[dict]:
+        found = self.gateway().search(resource_type, [("patient", PATIENT), *params], max_pages=10)
+        return [dict(r) for r in found.resources]
+
+    def plan_in_ehr(self, version: PlanVersion) -> Plan:
+        careplan, = self.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
+        goals = self.search("Goal", ("_id", ",".join(g["reference"].split("/")[1] for g in careplan["goal"])))
+        tasks = self.search("Task", ("_id", ",".join(a["reference"]["reference"].split("/")[1]
+                                                      for a in careplan["activity"])))
+        return plan_from_fhir(careplan, goals, tasks)
+
+
+def outcome_of(page: str) -> str:
+    return re.search(r'data-outcome="([^"]+)"', page).group(1)
+
+
+def content_of(plan: Plan) -> Plan:
+    return replace(plan, positions=(), signoffs=(), signed_at=None)
+
+
+@pytest.fixture
+def chart(app, client, sandbox) -> Chart:
+    return Chart(app, client, sandbox)
+
+
+def test_a_signed_plan_is_filed_and_reads_back_as_the_same_plan(app, sandbox, chart):
+    version = sign(app, sandbox, a_plan())
+    page = chart.file()
+    assert outcome_of(page) == "filed" and 'data-tier="structured"' in page
+    assert re.search(r'id="ehr-link"[^>]*>CarePlan/[A-Za-z0-9]+<', page)
+    assert content_of(chart.plan_in_ehr(version)) == content_of(version.plan)
+    provenance = chart.search("Provenance", ("target", chart.search("CarePlan")[-1]["resourceType"] + "/"
+                                             + chart.search("CarePlan")[-1]["id"]))
+    assert provenance and len(provenance[0]["signature"]) == 2
+
+
+def test_every_attempt_is_audited_without_plan_text(app, sandbox, chart):
+    sign(app, sandbox, a_plan())
+    chart.file()
+    events = [e for e in app.extensions["spoc"].audit.for_patient(sandbox.iss, PATIENT) if e["action"] == "writeback"]
+    assert [e["outcome"] for e in events] == ["filed"]
+    assert "pump" not in str(events) and events[0]["detail"]["tier"] == "structured"
+
+
+def test_a_refused_filing_stays_signed_shows_the_ehr_reason_and_a_retry_files_it(app, sandbox, chart):
+    version = sign(app, sandbox, a_plan())
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/?\?", "method": "POST", "status": 422}]})
+    page = chart.file()
+    assert outcome_of(page) == "failed" and "injected fault: HTTP 422" in page and "Try again" in page
+    assert chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}")) == []
+    assert outcome_of(chart.file()) == "filed"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    """A short FHIR timeout, so a slow EHR answer times out quickly."""
+    return Settings(tenants_file=tmp_path / "unused.toml", token_keys=(Fernet.generate_key().decode(),),
+                    database_url=database_url, fhir_timeout_s=1)
+
+
+def test_a_retry_after_a_timeout_files_nothing_twice(app, sandbox, chart):
+    version = sign(app, sandbox, a_plan())
+    sandbox.control("requests/clear")
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/?\?", "method": "POST", "status": 200,
+                                           "delay_ms": 1300}]})
+    first = chart.file()
+    assert outcome_of(first) == "failed" and "Trying again is safe" in first
+    wait_for(lambda: any(r["method"] == "POST" and r["path"] in ("/fhir", "/fhir/") for r in sandbox.fhir_requests()))
+    assert outcome_of(chart.file()) == "filed"
+    assert len(chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))) == 1
+    tasks = [t for t in chart.search("Task") if t["identifier"][0]["system"] == ACTION_IDENTIFIER_SYSTEM]
+    assert sorted(t["identifier"][0]["value"] for t in tasks) == [f"{version.plan_id}.a{n}" for n in (1, 2, 3)]
+
+
+def wait_for(condition, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the sandbox never finished the slow write"
+        time.sleep(0.02)
+
+
+def test_a_task_changed_in_the_ehr_gives_the_reconcile_view_and_loses_neither_side(app, sandbox, chart):
+    first = sign(app, sandbox, a_plan())
+    chart.file()
+    task = next(t for t in chart.search("Task") if t.get("description") == "Arrange feeding-pump replacement")
+    sandbox.control("resources", [task | {"description": "Pump replaced by vendor (EHR edit)"}])
+    revised = sign(app, sandbox, a_plan(revision=2, actions=a_plan().actions[:2]
+                                       + (replace(a_plan().actions[2], due=date(2026, 9, 1)),)), base=first)
+    page = chart.file()
+    assert outcome_of(page) == "reconcile" and 'id="reconcile"' in page
+    assert "Pump replaced by vendor (EHR edit)" in page and "Arrange feeding-pump replacement" in page
+    assert chart.gateway().read(f"Task/{task['id']}")["description"] == "Pump replaced by vendor (EHR edit)"
+    assert app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).plan == revised.plan
+
+    overwrite = re.search(r'name="overwrite_ehr_version" value="([^"]*)"', page).group(1)
+    assert outcome_of(chart.file(overwrite_ehr_version=overwrite)) == "filed"
+    assert content_of(chart.plan_in_ehr(revised)) == content_of(revised.plan)
+    theirs = chart.gateway().read(f"Task/{task['id']}/_history/2")
+    assert theirs["description"] == "Pump replaced by vendor (EHR edit)"  # kept in the EHR's history
+
+
+def test_a_careplan_changed_in_the_ehr_is_caught_before_anything_is_sent(app, sandbox, chart):
+    first = sign(app, sandbox, a_plan())
+    chart.file()
+    careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{first.plan_id}"))
+    sandbox.control("resources", [careplan | {"period": {"start": "2026-06-01", "end": "2027-01-15"}}])
+    sign(app, sandbox, a_plan(revision=2, family_priority="Sofia at school every day"), base=first)
+    sandbox.control("requests/clear")
+    page = chart.file()
+    assert outcome_of(page) == "reconcile" and "2027-01-15" in page and "Sofia at school every day" in page
+    assert not [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
+
+
+def test_changes_made_in_the_ehr_after_filing_show_on_the_next_visit(app, sandbox, chart):
+    version = sign(app, sandbox, a_plan())
+    chart.file()
+    task = next(t for t in chart.search("Task") if t.get("description") == "Pulmonology review")
+    sandbox.control("resources", [task | {"description": "Pulmonology review (moved to telehealth)"}])
+    page = chart.page()
+    assert 'id="ehr-changes"' in page and "moved to telehealth" in page
+    assert version.version == app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).version
+
+
+@pytest.mark.parametrize("change", [{"max_transaction_entries": 3}, {"transaction_supported": False}])
+def test_an_ehr_that_refuses_the_transaction_gets_the_same_plan_one_write_at_a_time(app, sandbox, chart, change):
+    version = sign(app, sandbox, a_plan())
+    sandbox.control("config", change)
+    sandbox.control("requests/clear")
+    assert outcome_of(chart.file()) == "filed"
+    assert content_of(chart.plan_in_ehr(version)) == content_of(version.plan)
+    writes = [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
+    assert {r["path"] for r in writes} >= {"/fhir/CarePlan", "/fhir/Task", "/fhir/Goal", "/fhir/CareTeam"}
+
+
+def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(app, sandbox, client):
+    sandbox.control("config", {"write_types": ["DocumentReference", "Provenance"]})
+    chart = Chart(app, client, sandbox)
+    first = sign(app, sandbox, a_plan())
+    page = chart.file()
+    assert 'data-tier="note"' in page and "does not accept CarePlan records" in page
+    assert outcome_of(page) == "filed"
+    note, = chart.search("DocumentReference", ("identifier", f"{NOTE_IDENTIFIER_SYSTEM}|{first.plan_id}.v1"))
+    assert note["type"]["coding"][0]["code"] == "18776-5" and note["docStatus"] == "final"
+    xhtml, pdf = note["content"]
+    assert xhtml["attachment"]["contentType"] == "application/xhtml+xml; charset=utf-8"
+    assert "Arrange feeding-pump replacement" in base64.b64decode(xhtml["attachment"]["data"]).decode()
+    assert base64.b64decode(pdf["attachment"]["data"]).startswith(b"%PDF")
+    assert chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{first.plan_id}")) == []
+
+    sign(app, sandbox, a_plan(revision=2), base=first)
+    assert outcome_of(chart.file()) == "filed"
+    revision, = chart.search("DocumentReference", ("identifier", f"{NOTE_IDENTIFIER_SYSTEM}|{first.plan_id}.v2"))
+    assert revision["relatesTo"] == [{"code": "replaces", "target": {"reference": f"DocumentReference/{note['id']}"}}]
+
+
+def test_without_the_careplan_scope_the_note_tier_is_chosen(settings, sandbox):
+    scopes = ("openid", "fhirUser", "patient/Patient.rs", "patient/Condition.rs", "patient/CarePlan.rs",
+              "patient/DocumentReference.crs", "patient/Goal.cu", "patient/Task.cu", "patient/CareTeam.cu")
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox, scopes=scopes)]))
+    try:
+        chart = Chart(app, app.test_client(), sandbox)
+        sign(app, sandbox, a_plan())
+        page = chart.file()
+        assert 'data-tier="note"' in page and "permission to save CarePlan" in page
+        assert outcome_of(page) == "filed"
+    finally:
+        app.extensions["spoc"].engine.dispose()
+
+
+def test_without_documentreference_either_the_plan_stays_in_the_app_and_says_why(app, sandbox, client):
+    sandbox.control("config", {"write_types": []})
+    chart = Chart(app, client, sandbox)
+    sign(app, sandbox, a_plan())
+    page = chart.page()
+    assert 'data-tier="app-only"' in page and "Kept in this app only" in page
+    assert "CarePlan" in page and "DocumentReference" in page and 'id="file-form"' not in page
+    sandbox.control("requests/clear")
+    assert outcome_of(chart.file()) == "not-filed"
+    assert not [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
+
+
+def test_the_pdf_rendition_opens_as_a_pdf(app, sandbox, chart):
+    sign(app, sandbox, a_plan())
+    response = chart.client.get(f"/p/{chart.launch_id}/filing/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
