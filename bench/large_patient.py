@@ -42,7 +42,6 @@ STATM = Path("/proc/self/statm")
 @dataclass(frozen=True, slots=True)
 class LargeFigures:
     latency_ms: int
-    all_current: bool
     wall_s: float
     requests: int
     resources_in_record: int
@@ -97,7 +96,6 @@ def measure_large_patient(sandbox: BenchSandbox, *, concurrency: int = SITE_CONC
     _, tracemalloc_peak_mb = with_tracemalloc_peak(launch)
     return LargeFigures(
         latency_ms=sandbox.spec.latency_ms,
-        all_current=sandbox.spec.all_current,
         wall_s=run.wall_s,
         requests=len(run.log),
         resources_in_record=sum(sandbox.large_record.values()),
@@ -114,15 +112,13 @@ def large_patient_figures(
     *,
     latencies_ms: tuple[int, ...] = (0, LATENCY_MS),
     sizes: LargePatientSizes = LargePatientSizes(),
-    all_current: bool = False,
     today: date | None = None,
 ) -> tuple[tuple[LargeFigures, ...], Mapping[str, int]]:
     """Figures per latency, and the large patient's record by resource type."""
     figures = []
     record: Mapping[str, int] = {}
     for latency_ms in latencies_ms:
-        spec = SandboxSpec(latency_ms=latency_ms, today=today or date.today(), large_patient=sizes,
-                           all_current=all_current)
+        spec = SandboxSpec(latency_ms=latency_ms, today=today or date.today(), large_patient=sizes)
         with sandbox_running(spec) as sandbox:
             record = sandbox.large_record
             with fresh_app(sandbox, concurrency=SITE_CONCURRENCY) as app:  # warm-up: imports, templates

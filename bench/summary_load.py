@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -32,11 +32,11 @@ from jinja2.bccache import Bucket
 
 from sandbox import SandboxClient, SandboxConfig, create_sandbox
 from sandbox.data.characters import CHILD_ID, build_resources
-from sandbox.data.large import HISTORY_DAYS, build_large_patient
+from sandbox.data.large import build_large_patient
 from sandbox.server import serve_in_thread
 from smart_app import create_app
 from smart_app.config import Settings
-from smart_app.fhir.queries import QueryProfile, planned_searches
+from smart_app.fhir.queries import CAPABILITY_CHOSEN, QueryProfile, planned_searches
 from smart_app.plan.record import SECTION_KEYS
 from smart_app.store import upgrade
 from smart_app.tenants import Quirks, Tenant, TenantRegistry
@@ -45,11 +45,10 @@ APP_ORIGIN = "http://app.test"  # the Flask test client's notional host
 CLIENT_ID = "spoc-bench"
 LATENCY_MS = 50
 RUNS = 5
-SITE_CONCURRENCY = 8  # what a site configures (tenants' quirks.concurrency default)
-HIGHER_CONCURRENCY = (16, 24)  # also reported when the ratio at the site default is over TARGET_RATIO
+SITE_CONCURRENCY = Quirks().concurrency  # what a site gets unless its tenant file says otherwise (16)
+OTHER_CONCURRENCY = (8, 24)  # reported next to it
 TARGET_RATIO = 1.5
 LARGE_PATIENT_ID = "large-1"
-RECENT_DAYS = 700  # inside the summary's 24-month encounter window, with a margin
 SANDBOX_START_TIMEOUT_S = 120
 HTTP_TIMEOUT_S = 30
 
@@ -74,8 +73,6 @@ class SandboxSpec:
     latency_ms: int
     today: date
     large_patient: LargePatientSizes | None = None
-    all_current: bool = False  # the large patient's orders all active, its encounters all recent
-
 
     def config(self) -> SandboxConfig:
         return SandboxConfig(
@@ -93,7 +90,7 @@ class SandboxSpec:
         if self.large_patient is None:
             return []
         sizes = self.large_patient
-        record = build_large_patient(
+        return build_large_patient(
             self.today,
             patient_id=LARGE_PATIENT_ID,
             medication_orders=sizes.medication_orders,
@@ -101,27 +98,6 @@ class SandboxSpec:
             conditions=sizes.conditions,
             other=sizes.other,
         )
-        return made_current(record, self.today) if self.all_current else record
-
-
-def made_current(record: list[dict], today: date) -> list[dict]:
-    """The worst case for the summary: every medication order active and every encounter moved,
-    keeping its order, into the summary's 24-month window, so the searches return all of them."""
-    current = []
-    for resource in record:
-        if resource.get("resourceType") == "MedicationRequest":
-            resource = {**resource, "status": "active"}
-        elif resource.get("resourceType") == "Encounter" and "period" in resource:
-            resource = {**resource, "period": _moved_into_window(resource["period"], today)}
-        current.append(resource)
-    return current
-
-
-def _moved_into_window(period: dict, today: date) -> dict:
-    start = date.fromisoformat(period["start"][:10])
-    days_ago = (today - start).days * RECENT_DAYS // HISTORY_DAYS
-    shift = (today - timedelta(days=days_ago)) - start
-    return {edge: (date.fromisoformat(value[:10]) + shift).isoformat() + value[10:] for edge, value in period.items()}
 
 
 def _serve_sandbox(spec: SandboxSpec, channel) -> None:
@@ -310,15 +286,16 @@ def _expect(condition: bool, message: str) -> None:
 
 
 EVERY_SEARCH = QueryProfile(medication_statement=True)
-LAUNCH_PATHS = ("/.well-known/smart-configuration", "/metadata")  # sequential before any section
+LAUNCH_PATHS = ("/.well-known/smart-configuration",)  # sequential, before the sections can start
+CAPABILITIES_PATH = "/metadata"  # needed before the searches it chooses, not before the others
 
 
 @dataclass(frozen=True, slots=True)
 class CriticalPath:
     """The longest chain of requests that must follow one another, and what one request costs."""
 
-    launch_requests: int  # discovery and CapabilityStatement: sequential, before the sections
-    section_round_trips: Mapping[str, int]  # per section: pages of its longest search + read rounds
+    launch_requests: int  # discovery: sequential, before the sections
+    section_round_trips: Mapping[str, int]  # per section: its longest search chain + read rounds
     request_s: float  # median time of one request in the log
     ehr_chain_s: float  # the EHR's own logged time on the launch requests and the slowest search's pages
 
@@ -349,10 +326,11 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     """The bound from a launch's request log (see bench/README.md).
 
     A search is its path plus query without `_cursor`; its pages are sequential, so a section needs
-    at least as many round trips as its longest search has pages. Reads of `Type/id` come after the
-    searches that found the references; they add one round to each section that could have asked for
-    them (a second care-team round only when PractitionerRoles were read and then people or
-    organisations, which their holders may be).
+    at least as many round trips as its longest search has pages, plus one for the CapabilityStatement
+    read (when it was read) before a search chosen by it. Reads of `Type/id` come after the searches
+    that found the references; they add one round to each section that could have asked for them (a
+    second care-team round only when PractitionerRoles were read and then people or organisations,
+    which their holders may be).
     """
     owners = searched_sections(patient_id, today)
     launch_requests = 0
@@ -360,11 +338,14 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     pages: dict[tuple[str, str], int] = {}
     search_s: dict[tuple[str, str], float] = {}
     read_types: set[str] = set()
+    capabilities_read = any(entry["path"].removeprefix("/fhir") == CAPABILITIES_PATH for entry in log)
     for entry in log:
         path = entry["path"].removeprefix("/fhir")
         if path in LAUNCH_PATHS:
             launch_requests += 1
             launch_s += entry["ms"] / 1000
+            continue
+        if path == CAPABILITIES_PATH:
             continue
         segments = [s for s in path.split("/") if s]
         if len(segments) == 1:
@@ -379,7 +360,8 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     trips: dict[str, int] = {}
     for (resource_type, _), count in pages.items():
         section = owners.get(resource_type, resource_type)
-        trips[section] = max(trips.get(section, 0), count)
+        chain = count + (1 if capabilities_read and resource_type in CAPABILITY_CHOSEN else 0)
+        trips[section] = max(trips.get(section, 0), chain)
     for section, rounds in _read_rounds(read_types).items():
         if section in trips:
             trips[section] += rounds
@@ -455,14 +437,11 @@ def measure_summary_load(
 def summary_load_figures(
     *, latency_ms: int = LATENCY_MS, runs: int = RUNS, today: date | None = None
 ) -> tuple[LoadFigures, ...]:
-    """The parallel launch at the site's concurrency (and higher ones when over target), then the baseline."""
+    """The parallel launch at the site's default concurrency, then at the others, then the baseline."""
     spec = SandboxSpec(latency_ms=latency_ms, today=today or date.today())
     with sandbox_running(spec) as sandbox:
-        parallel = measure_summary_load(sandbox, label="parallel", runs=runs)
-        figures = [parallel]
-        if parallel.ratio > TARGET_RATIO:
-            figures += [measure_summary_load(sandbox, label="parallel", concurrency=c, runs=runs)
-                        for c in HIGHER_CONCURRENCY]
+        figures = [measure_summary_load(sandbox, label="parallel", concurrency=c, runs=runs)
+                   for c in (SITE_CONCURRENCY, *OTHER_CONCURRENCY)]
         figures.append(measure_summary_load(sandbox, label="one at a time", concurrency=1, one_at_a_time=True,
                                             runs=runs))
     return tuple(figures)

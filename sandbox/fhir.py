@@ -256,12 +256,13 @@ def search(caller: Authorization, resource_type: str, params: list[tuple[str, st
     store = state.store
     with store.lock:
         found = _kept_results(state, caller, params) or MatchedResults(caller.context.patient, tuple(
-            r for r in store.scan(resource_type) if matches(r, query, store.resolve) and visible(caller, r, store.resolve)))
+            r for r in store.scan(resource_type) if matches(r, query, store.peek) and visible(caller, r, store.peek)))
         page = found.resources[offset:offset + page_size]
-        extra = [r for r in included(list(page), query, store.resolve, store.scan)
-                 if visible(caller, r, store.resolve) and _granted(caller, r["resourceType"], "r")]
-        page, extra = copy.deepcopy(list(page)), copy.deepcopy(extra)
-    return Reply(200, _searchset(state, query, page, extra, found, offset, page_size))
+        extra = [r for r in included(list(page), query, store.peek, store.scan)
+                 if visible(caller, r, store.peek) and _granted(caller, r["resourceType"], "r")]
+    # Not copied: stored versions are never changed in place (see ResourceStore.scan) and the
+    # searchset is only serialised.
+    return Reply(200, _searchset(state, query, list(page), extra, found, offset, page_size))
 
 
 def _kept_results(state: SandboxState, caller: Authorization, params: list[tuple[str, str]]) -> MatchedResults | None:

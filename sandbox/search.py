@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 Resolve = Callable[[str], "dict | None"]
 
@@ -266,6 +267,7 @@ def _natural_date(resource: dict) -> str | None:
 
 # --- dates -------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1024)  # a search compares every candidate with the same few query values
 def _date_bound(value: str) -> tuple[str, datetime, datetime]:
     prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
     text = value[2:] if value[:2] in DATE_PREFIXES else value

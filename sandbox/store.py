@@ -38,6 +38,7 @@ class ResourceStore:
     def __init__(self, resources: list[dict] = ()):
         self.lock = threading.RLock()
         self._current: dict[tuple[str, str], dict | Gone] = {}
+        self._of_type: dict[str, dict[str, dict | Gone]] = {}  # the same, by type: a search scans one type
         self._history: dict[tuple[str, str], list[dict]] = {}
         for resource in resources:
             self.put(resource, keep_meta=True)
@@ -67,17 +68,25 @@ class ResourceStore:
         found = self.get(parts[-2], parts[-1])
         return None if isinstance(found, Gone) else found
 
+    def peek(self, reference: str) -> dict | None:
+        """`resolve` without copying: for matching and includes only, never mutate the result.
+
+        Safe for the same reason as `scan`: a stored version is never changed in place.
+        """
+        parts = reference.split("/")
+        if len(parts) < 2:
+            return None
+        with self.lock:
+            found = self._current.get((parts[-2], parts[-1]))
+        return found if isinstance(found, dict) else None
+
     def all_of(self, resource_type: str) -> list[dict]:
         with self.lock:
-            return [
-                copy.deepcopy(r)
-                for (t, _), r in self._current.items()
-                if t == resource_type and not isinstance(r, Gone)
-            ]
+            return [copy.deepcopy(r) for r in self._of_type.get(resource_type, {}).values() if not isinstance(r, Gone)]
 
     def types(self) -> set[str]:
         with self.lock:
-            return {t for (t, _), r in self._current.items() if not isinstance(r, Gone)}
+            return {t for t, held in self._of_type.items() if any(not isinstance(r, Gone) for r in held.values())}
 
     def put(self, resource: dict, *, keep_meta: bool = False) -> dict:
         """Store a new version (version 1 when new); returns the stored copy."""
@@ -92,6 +101,7 @@ class ResourceStore:
                 meta["lastUpdated"] = instant_now()
             history.append(stored)
             self._current[key] = stored
+            self._of_type.setdefault(key[0], {})[key[1]] = stored
             return copy.deepcopy(stored)
 
     def delete(self, resource_type: str, resource_id: str) -> bool:
@@ -99,7 +109,7 @@ class ResourceStore:
             key = (resource_type, resource_id)
             if not isinstance(self._current.get(key), dict):
                 return False
-            self._current[key] = Gone(str(len(self._history[key]) + 1))
+            self._current[key] = self._of_type[resource_type][resource_id] = Gone(str(len(self._history[key]) + 1))
             return True
 
     def scan(self, resource_type: str) -> list[dict]:
@@ -108,4 +118,4 @@ class ResourceStore:
         Safe because a stored version is never changed in place; `put` stores a new dict.
         """
         with self.lock:
-            return [r for (t, _), r in self._current.items() if t == resource_type and isinstance(r, dict)]
+            return [r for r in self._of_type.get(resource_type, {}).values() if isinstance(r, dict)]

@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     from .views.home import bp as home_bp
     from .views.about import bp as about_bp
     from .views.family_copy import bp as family_copy_bp
+    from .views.family_copy import links_bp
     from .views.review import bp as review_bp
     from .views.summary import bp as summary_bp
     from .views.tracking import bp as tracking_bp
@@ -83,6 +84,6 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     web.register(app)
     app.register_blueprint(launch_bp)
     app.register_blueprint(home_bp)
-    for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, tracking_bp, writeback_bp):
+    for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, links_bp, tracking_bp, writeback_bp):
         app.register_blueprint(blueprint)
     return app

@@ -7,9 +7,9 @@ Searches and codes follow SPOC-DOMAIN.md §5 and R37-R45. `planned_searches` is 
 the gateway bounds in-flight requests and never sends the same GET twice. A section whose search fails
 comes back FAILED with a plain note; the others are unaffected.
 
-The CapabilityStatement is asked for lazily: a section starts its searches at once and reads the
-statement (once per launch, shared by every section) only when it must choose a search by it, so the
-`metadata` round trip is not paid before the sections start.
+The CapabilityStatement is not waited for before the sections start: it is read (once, shared) next to
+the first searches, and only the sections that choose a search by it wait for it, after starting their
+other searches. It is not read at all when no requested section needs it.
 
 Servers that ignore `_include` (R42) are handled by resolving every reference that the search left
 unresolved (not included, not contained) with bounded individual reads. That covers a server whose
@@ -346,9 +346,13 @@ def fetch_sections(
         return
     # Section threads mostly wait on their searches; the gateway's semaphore is what bounds the EHR's load.
     inner = ThreadPoolExecutor(max_workers=max(1, gateway.concurrency), thread_name_prefix="fhir-search")
-    outer = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-section")
+    outer = ThreadPoolExecutor(max_workers=len(keys) + 1, thread_name_prefix="fhir-section")
     context = _Context(gateway, patient_id, profile, today, CapabilitiesOnce(capabilities), inner)
     try:
+        if any(consults_capabilities(key, profile) for key in keys):
+            # Asked first, next to the searches rather than before them, so that it is not queued
+            # behind them for a request slot; the sections that need it wait for this one read.
+            outer.submit(_ask_early, context.capabilities)
         ordered = sorted(keys, key=lambda k: LONG_SECTIONS_FIRST.index(k) if k in LONG_SECTIONS_FIRST else 99)
         futures = [outer.submit(_fetch_section, key, context) for key in ordered]
         for future in as_completed(futures):
@@ -357,6 +361,14 @@ def fetch_sections(
         inner.shutdown(wait=False, cancel_futures=True)
         outer.shutdown(wait=True, cancel_futures=True)
         inner.shutdown(wait=True)
+
+
+def _ask_early(capabilities: CapabilitiesOnce) -> None:
+    """Start the capabilities read; its outcome, error included, is what the sections that need it get."""
+    try:
+        capabilities.get()
+    except FhirAccessError:
+        pass
 
 
 def fetch_source_record(

@@ -549,7 +549,10 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
     intake = intake or IntakeAnswers()
     emergency = emergency or EmergencyInfo()
     shown = _Shown(sections, curations or {})
-    allowed = lambda provider: consented(provider, consent, today)  # noqa: E731
+
+    def allowed(provider: Provider) -> bool:
+        return consented(provider, consent, today)
+
     plan = signed.plan if signed and signed.plan.state is PlanState.SIGNED else None
     conditions = tuple(CopyLine(i.label) for i in shown.items("conditions"))
     return FamilyCopy(

@@ -11,14 +11,14 @@ from flask import redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
 from ..plan import suggestions
-from ..plan.model import ROLE_LABELS, Role
+from ..plan.model import ROLE_LABELS, PlanState, Role
 from ..plan.negotiation import Actor
 from ..plan.record import SourceRecord
 from ..plan.summary import summarize
 from ..planning import Conflict, change_plan
 from ..security import new_handle
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
-from . import plan_forms, plan_pages
+from . import plan_forms, plan_pages, tracking
 
 bp = launch_blueprint("review", __name__)
 
@@ -73,6 +73,8 @@ def change():
                           action=command)
     if isinstance(outcome, Conflict):
         return render_template("review/conflict.html", conflict=outcome, fields=_resubmittable(request.form)), 409
+    if command == "sign" and outcome.plan.state is PlanState.SIGNED:  # the last signature: keep the record
+        tracking.record_signing(launch, outcome)
     anchor = request.form.get("goal_id") or request.form.get("action_id") or request.form.get("subject_id")
     return redirect(url_for("review.show", _anchor=f"item-{anchor}" if anchor else None), code=303)
 

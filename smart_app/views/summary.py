@@ -18,7 +18,7 @@ from ..plan import summary as s
 from ..plan.record import SECTION_KEYS, SectionFetch
 from ..security import new_handle
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
-from . import pages
+from . import pages, tracking
 
 bp = launch_blueprint("summary", __name__)
 
@@ -167,14 +167,17 @@ def _audit(action: str, **detail) -> None:
 def _section_lines(keys, today: date) -> Iterator[str]:
     launch = current_launch()
     curated = _curation()
+    fetched = {}
     try:
         for fetch in _fetch(keys, today):
+            fetched[fetch.key] = fetch
             if fetch.key == "patient":
                 banner = pages.banner_from(s.patient_header(fetch, patient_id=launch.patient_id), today)
                 yield _line("banner", render_template("summary/_banner.html", banner=banner,
                                                       need_banner=launch.need_patient_banner))
             yield _line(fetch.key, render_template("summary/_section.html",
                                                    section=_section_view(fetch, today, curated)))
+        yield _line("review", tracking.review_banner(fetched, today))  # due review / new events, shown first
     except SmartAppError as err:  # e.g. the session expired mid-load: say so in place of the sections
         yield _line("error", render_template("summary/_stream_error.html", error=err))
     yield _line("done", "")

@@ -17,7 +17,14 @@ from ..plan.narrative import NarrativeParts, plan_narrative
 from ..plan.note import xhtml_document
 from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
-from .service import SUMMARY_SECTIONS, Site, ehr_changes_since_filing, file_plan, render_pdf, summary_blocks
+from .service import (
+    SUMMARY_SECTIONS,
+    Site,
+    ehr_changes_since_filing,
+    file_plan,
+    render_pdf,
+    summary_blocks,
+)
 from .tiers import Tier, TierKind, tier_for
 
 bp = launch_blueprint("writeback", __name__)

@@ -22,9 +22,20 @@ from datetime import date, datetime
 from typing import Any
 
 from ..audit import AuditTrail
-from ..errors import FhirAccessError, InvalidInput, SmartAppError, TokenExpired
+from ..errors import (
+    FhirAccessError,
+    InvalidInput,
+    ScopeDenied,
+    SmartAppError,
+    TokenExpired,
+)
 from ..fhir.capabilities import Capabilities
-from ..fhir.gateway import FhirGateway, FhirWriteRefused, FhirWriteUnknown, WriteResponse
+from ..fhir.gateway import (
+    FhirGateway,
+    FhirWriteRefused,
+    FhirWriteUnknown,
+    WriteResponse,
+)
 from ..plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
     CAREPLAN_KEY,
@@ -36,8 +47,8 @@ from ..plan.careplan import (
     FilingContext,
     InEhr,
     PlannedWrite,
-    bundle_entry,
     build_provenance,
+    bundle_entry,
     goal_key,
     plan_differences,
     plan_from_fhir,
@@ -48,7 +59,12 @@ from ..plan.careplan import (
 )
 from ..plan.model import Plan, PlanState, PlanVersion
 from ..plan.narrative import NarrativeParts, SummaryBlock, plan_narrative
-from ..plan.note import NoteType, build_document_reference, note_if_none_exist, xhtml_document
+from ..plan.note import (
+    NoteType,
+    build_document_reference,
+    note_if_none_exist,
+    xhtml_document,
+)
 from ..plan.record import SectionFetch, SectionState
 from ..plan.summary import summarize_section
 from ..session import LaunchSession
@@ -61,6 +77,8 @@ log = logging.getLogger("smart_app.writeback")
 NOTE_KEY = "note"
 MAX_PDF_BYTES = 5 * 1024 * 1024  # sites may cap attachments lower; a bigger PDF is left out, not sent
 FALLBACK_STATUSES = frozenset({405, 413, 501})  # the EHR will not take this transaction: write one by one
+DEFAULT_NOTE_TYPE = NoteType()
+NO_NARRATIVE = NarrativeParts()
 SUMMARY_SECTIONS = ("conditions", "medications", "allergies", "equipment")
 PDF_CSS = """
 @page { size: A4; margin: 18mm 16mm; }
@@ -81,7 +99,7 @@ class Site:
     capabilities: Capabilities
     launch: LaunchSession
     tier: Tier
-    note_type: NoteType = NoteType()
+    note_type: NoteType = DEFAULT_NOTE_TYPE
     max_transaction_entries: int | None = None  # a site's known cap; above it, write one by one
 
 
@@ -93,10 +111,15 @@ class EhrCopy:
     goals: tuple[Mapping[str, Any], ...] = ()
     tasks: tuple[Mapping[str, Any], ...] = ()
     careteam: Mapping[str, Any] | None = None
+    tasks_readable: bool = True  # some EHRs let the app write Tasks but not read them back
 
-    @property
-    def plan(self) -> Plan:
-        return plan_from_fhir(self.careplan, self.goals, self.tasks)
+    def plan_beside(self, ours: Plan) -> Plan:
+        """The EHR's plan; where its Tasks could not be read, our actions stand in for them."""
+        theirs = plan_from_fhir(self.careplan, self.goals, self.tasks)
+        return theirs if self.tasks_readable else replace(theirs, actions=ours.actions)
+
+    def holds(self, ours: Plan) -> bool:
+        return self.tasks_readable and same_content(ours, self.plan_beside(ours))
 
     @property
     def careplan_version(self) -> str:
@@ -128,7 +151,7 @@ class _Result:
 
 
 def file_plan(site: Site, version: PlanVersion, *, filings: FilingStore, audit: AuditTrail, by: str,
-              now: datetime, narrative: NarrativeParts = NarrativeParts(), created: date | None = None,
+              now: datetime, narrative: NarrativeParts = NO_NARRATIVE, created: date | None = None,
               overwrite_ehr_version: str = "") -> FilingAttempt:
     """File one signed plan version in the site's tier and record the attempt.
 
@@ -176,9 +199,9 @@ def ehr_changes_since_filing(site: Site, version: PlanVersion, last: FilingAttem
     copy = _ehr_copy(site.gateway, site.launch.patient_id, version.plan_id, known)
     if copy is None:
         return (Difference("The plan in the EHR", "filed", "no longer found in the EHR"),)
-    if copy.careplan_version == known.version_id and same_content(version.plan, copy.plan):
+    if copy.careplan_version == known.version_id and copy.holds(version.plan):
         return ()
-    return plan_differences(version.plan, copy.plan)
+    return plan_differences(version.plan, copy.plan_beside(version.plan))
 
 
 # -- structured tier ------------------------------------------------------------------------------
@@ -192,13 +215,17 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
     in_ehr = {k: v for k, v in (last.resources if last else {}).items() if not k.startswith("provenance:")}
     copy = _ehr_copy(gateway, site.launch.patient_id, plan_id, in_ehr.get(CAREPLAN_KEY))
     if copy is not None:
-        if same_content(version.plan, copy.plan):  # a retry of a write that did arrive, or nothing to do
+        if copy.holds(version.plan):  # a retry of a write that did arrive, or nothing to do
             return _filed(copy.resources(plan_id), "The EHR already holds this version of the plan.")
         moved = CAREPLAN_KEY in in_ehr and copy.careplan_version != in_ehr[CAREPLAN_KEY].version_id
-        if moved and overwrite_ehr_version != copy.careplan_version:
+        if overwrite_ehr_version:  # the user saw the EHR's copy and chose ours: only that copy may be replaced
+            if overwrite_ehr_version != copy.careplan_version:
+                return _reconcile(version, copy, http_status=None)
+            in_ehr = copy.resources(plan_id)
+        elif moved:
             return _reconcile(version, copy, http_status=None)
-        if moved or CAREPLAN_KEY not in in_ehr:
-            in_ehr = copy.resources(plan_id)  # the user chose ours over theirs, or we never saw it filed
+        elif CAREPLAN_KEY not in in_ehr:
+            in_ehr = copy.resources(plan_id)  # filed before without a confirmation reaching us
     writes = planned_writes(version, replace(ctx, in_ehr=in_ehr),
                             with_provenance=may_write_provenance(site.capabilities, site.launch.scope))
     validate_all((w.resource for w in writes), patient_id=site.launch.patient_id)
@@ -210,7 +237,7 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
         copy = _ehr_copy(gateway, site.launch.patient_id, plan_id, in_ehr.get(CAREPLAN_KEY))
         if copy is None:
             raise
-        if same_content(version.plan, copy.plan):
+        if copy.holds(version.plan):
             return _filed(copy.resources(plan_id), "The EHR already holds this version of the plan.")
         return _reconcile(version, copy, http_status=refused.status)
     return _filed(written, "Filed in the EHR as a care plan with its goals and tasks.")
@@ -359,11 +386,16 @@ def _ehr_copy(gateway: FhirGateway, patient_id: str, plan_id: str, known: InEhr 
     goal_ids = _ids_of(item.get("reference") for item in careplan.get("goal") or [])
     task_ids = _ids_of((item.get("reference") or {}).get("reference") for item in careplan.get("activity") or [])
     careteam = _search(gateway, "CareTeam", patient_id, [("identifier", f"{CARETEAM_IDENTIFIER_SYSTEM}|{plan_id}")])
+    try:
+        tasks = _search(gateway, "Task", patient_id, [("_id", ",".join(task_ids))]) if task_ids else ()
+    except ScopeDenied:
+        tasks = None
     return EhrCopy(
         careplan=careplan,
         goals=_search(gateway, "Goal", patient_id, [("_id", ",".join(goal_ids))]) if goal_ids else (),
-        tasks=_search(gateway, "Task", patient_id, [("_id", ",".join(task_ids))]) if task_ids else (),
+        tasks=tasks or (),
         careteam=careteam[0] if careteam else None,
+        tasks_readable=tasks is not None,
     )
 
 
@@ -401,7 +433,7 @@ def _filed(resources: Mapping[str, InEhr], message: str) -> _Result:
 
 
 def _reconcile(version: PlanVersion, copy: EhrCopy, *, http_status: int | None) -> _Result:
-    differences = plan_differences(version.plan, copy.plan) or (
+    differences = plan_differences(version.plan, copy.plan_beside(version.plan)) or (
         Difference("The plan in the EHR", "as signed", "changed in ways the app does not track"),)
     message = ("Someone changed the plan in the EHR since the app filed it. Nothing was overwritten: "
                "compare the two versions below, then file ours over theirs or reopen the plan to take their "

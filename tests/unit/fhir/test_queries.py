@@ -183,7 +183,7 @@ def test_lazy_capabilities_are_never_read_by_sections_that_do_not_choose_searche
     assert gateway.params_of("MedicationStatement") != []
 
 
-def test_medication_orders_are_sent_before_the_capabilities_are_read():
+def test_medication_orders_are_sent_while_the_capabilities_are_still_being_read():
     gateway = SignallingGateway("MedicationRequest")
     lazy = CountedCapabilities(capabilities_with("MedicationStatement"), before=gateway.sent["MedicationRequest"])
 
@@ -194,7 +194,7 @@ def test_medication_orders_are_sent_before_the_capabilities_are_read():
     assert [kind for kind, _ in gateway.searches] == ["MedicationRequest", "MedicationStatement"]
 
 
-def test_devices_are_sent_before_the_capabilities_are_read_and_the_extras_follow_them():
+def test_devices_are_sent_while_the_capabilities_are_read_and_the_extras_follow_them():
     gateway = SignallingGateway("Device")
     lazy = CountedCapabilities(capabilities_with("Device", "DeviceRequest"), before=gateway.sent["Device"])
 
@@ -202,6 +202,16 @@ def test_devices_are_sent_before_the_capabilities_are_read_and_the_extras_follow
 
     assert lazy.waited_for_search is True
     assert [kind for kind, _ in gateway.searches] == ["Device", "DeviceRequest"]
+
+
+def test_other_sections_are_searched_while_the_capabilities_are_read():
+    gateway = SignallingGateway("Goal")
+    lazy = CountedCapabilities(capabilities_with("MedicationStatement"), before=gateway.sent["Goal"])
+
+    fetched = fetch(gateway, "medications", "goals", capabilities=lazy)
+
+    assert lazy.waited_for_search is True
+    assert {f.state for f in fetched.values()} == {SectionState.COMPLETE}
 
 
 def test_a_failed_capabilities_read_fails_only_the_sections_that_needed_it():

@@ -42,8 +42,8 @@ def a_member(name: str, member: str, role: str = "Neurologist") -> s.CareTeamMem
 
 
 def an_entry(recipient: str, reference: str = "", **fields) -> a.ConsentEntry:
-    values = dict(entry_id=f"c-{recipient[:4]}", recipient=recipient, role="Neurologist",
-                  consented_by="Ana Rivera (mother)", consented_on=date(2026, 1, 5), reference=reference)
+    values = {"entry_id": f"c-{recipient[:4]}", "recipient": recipient, "role": "Neurologist",
+              "consented_by": "Ana Rivera (mother)", "consented_on": date(2026, 1, 5), "reference": reference}
     values.update(fields)
     return a.ConsentEntry(**values)
 
@@ -59,8 +59,8 @@ def a_signed_plan(*, owner: Owner, due: date | None = date(2026, 4, 1)) -> PlanV
 
 
 def a_copy(**overrides) -> a.FamilyCopy:
-    values = dict(lang="en", today=TODAY, header=None, sections={}, intake=None, emergency=None, consent=(),
-                  signed=None)
+    values = {"lang": "en", "today": TODAY, "header": None, "sections": {}, "intake": None, "emergency": None,
+              "consent": (), "signed": None}
     values.update(overrides)
     return a.family_copy_model(**values)
 

@@ -46,7 +46,12 @@ from smart_app.plan.model import (
     Stance,
 )
 from smart_app.plan.narrative import NarrativeParts, SummaryBlock, plan_narrative
-from smart_app.writeback.validation import InvalidResource, WrongPatient, check_xhtml, validate_resource
+from smart_app.writeback.validation import (
+    InvalidResource,
+    WrongPatient,
+    check_xhtml,
+    validate_resource,
+)
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
@@ -83,13 +88,13 @@ def a_signed_plan() -> PlanVersion:
 
 
 def a_context(**overrides) -> FilingContext:
-    fields = dict(
-        patient_id="sofia-rivera", now=NOW, author="Practitioner/pcp-1",
-        references={Role.CLINICIAN: "Practitioner/pcp-1"}, family_reference="RelatedPerson/mother-1",
-        narrative=NarrativeParts(summary=(SummaryBlock("Conditions", ("Cerebral palsy", "G-tube dependence")),)),
-    )
-    fields.update(overrides)
-    return FilingContext(**fields)
+    summary = (SummaryBlock("Conditions", ("Cerebral palsy", "G-tube dependence")),)
+    fields = {
+        "patient_id": "sofia-rivera", "now": NOW, "author": "Practitioner/pcp-1",
+        "references": {Role.CLINICIAN: "Practitioner/pcp-1"}, "family_reference": "RelatedPerson/mother-1",
+        "narrative": NarrativeParts(summary=summary),
+    }
+    return FilingContext(**(fields | overrides))
 
 
 def golden(name: str, value) -> None:

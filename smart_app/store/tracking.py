@@ -1,0 +1,101 @@
+"""The living document's own data: the summary snapshot kept with each signed plan version, and the
+health events someone marked reviewed.
+
+Layer: shell services (store). Converts rows to and from plan.review_cycle values.
+
+Both tables are written once per fact and never updated: a snapshot is what the record looked like
+when that version was signed; a reviewed mark is who looked at which event for which signed version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from ..plan.review_cycle import SummarySnapshot, snapshot_from_json, snapshot_to_json
+from .tables import metadata
+
+EVENT_ID_LENGTH = 400
+
+signing_snapshots = sa.Table(
+    "signing_snapshots",
+    metadata,
+    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.plan_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # the signed plan version
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("signed_on", sa.Date, nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),  # review_cycle.snapshot_to_json
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A mark holds for the signed version it was made against: a new signing starts a new review cycle.
+reviewed_events = sa.Table(
+    "reviewed_events",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("signed_version", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.String(EVENT_ID_LENGTH), primary_key=True),  # HealthEvent.event_id
+    sa.Column("reviewed_by", sa.String(500), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningSnapshot:
+    plan_id: str
+    version: int
+    signed_on: date
+    snapshot: SummarySnapshot
+
+
+class TrackingStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def save_snapshot(self, iss: str, patient_id: str, taken: SigningSnapshot, *, at: datetime) -> None:
+        """Keep the snapshot of a signed version; a second call for the same version keeps the first."""
+        key = (signing_snapshots.c.plan_id == taken.plan_id, signing_snapshots.c.version == taken.version)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(signing_snapshots.c.version).where(*key)).first():
+                    return
+                conn.execute(signing_snapshots.insert().values(
+                    plan_id=taken.plan_id, version=taken.version, iss=iss, patient_id=patient_id,
+                    signed_on=taken.signed_on, snapshot=snapshot_to_json(taken.snapshot), recorded_at=at))
+        except sa.exc.IntegrityError:  # the same signing recorded at the same moment by another request
+            return
+
+    def snapshot(self, plan_id: str, version: int) -> SigningSnapshot | None:
+        query = sa.select(signing_snapshots).where(signing_snapshots.c.plan_id == plan_id,
+                                                   signing_snapshots.c.version == version)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return SigningSnapshot(plan_id=row.plan_id, version=row.version, signed_on=row.signed_on,
+                               snapshot=snapshot_from_json(row.snapshot))
+
+    def mark_reviewed(self, iss: str, patient_id: str, signed_version: int, event_id: str, *, by: str,
+                      at: datetime) -> None:
+        key = (reviewed_events.c.iss == iss, reviewed_events.c.patient_id == patient_id,
+               reviewed_events.c.signed_version == signed_version, reviewed_events.c.event_id == event_id)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(reviewed_events.c.event_id).where(*key)).first():
+                    return
+                conn.execute(reviewed_events.insert().values(
+                    iss=iss, patient_id=patient_id, signed_version=signed_version, event_id=event_id,
+                    reviewed_by=by, reviewed_at=at))
+        except sa.exc.IntegrityError:  # marked by someone else at the same moment: already reviewed
+            return
+
+    def reviewed(self, iss: str, patient_id: str, signed_version: int) -> frozenset[str]:
+        query = sa.select(reviewed_events.c.event_id).where(
+            reviewed_events.c.iss == iss, reviewed_events.c.patient_id == patient_id,
+            reviewed_events.c.signed_version == signed_version)
+        with self.engine.connect() as conn:
+            return frozenset(conn.execute(query).scalars())

@@ -1,0 +1,253 @@
+"""The living document through the app (issue 7): a plan signed in the app keeps the record as it was;
+health events added to the EHR afterwards show on the progress page and in the summary's review banner;
+one click turns an event into an action; indicators match the sandbox data. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from sandbox.data.characters import build_resources
+from smart_app.plan.indicators import one_year_before
+from smart_app.tracking import site_review_months
+from tests.e2e.test_plan import CHILD, PlanUser, texts
+from tests.support import launch, launch_id_of
+
+COORDINATOR, CLINICIAN = "jordan-lee", "amara-okafor"
+ED_VISIT_ID, NEW_CONDITION_ID = "sofia-ed-after-signing", "sofia-sleep-apnea"
+
+
+def an_ed_visit_today(today: date) -> dict:
+    return {
+        "resourceType": "Encounter", "id": ED_VISIT_ID, "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER", "display": "emergency"},
+        "type": [{"text": "Emergency visit for breathing difficulty"}],
+        "subject": {"reference": f"Patient/{CHILD}"},
+        "period": {"start": f"{today.isoformat()}T09:00:00Z", "end": f"{today.isoformat()}T11:00:00Z"},
+    }
+
+
+def a_new_problem(today: date) -> dict:
+    return {
+        "resourceType": "Condition", "id": NEW_CONDITION_ID,
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                           "code": "confirmed"}]},
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                                  "code": "problem-list-item", "display": "Problem List Item"}]}],
+        "code": {"text": "Obstructive sleep apnea",
+                 "coding": [{"system": "http://snomed.info/sct", "code": "78275009",
+                             "display": "Obstructive sleep apnea syndrome"}]},
+        "subject": {"reference": f"Patient/{CHILD}"},
+        "onsetDateTime": today.isoformat(), "recordedDate": today.isoformat(),
+    }
+
+
+def sign_a_plan(app, sandbox) -> PlanUser:
+    """Coordinator drafts one goal and one action and signs; the clinician signs: the plan is signed."""
+    coordinator = PlanUser(app, sandbox, "coordinator", COORDINATOR)
+    clinician = PlanUser(app, sandbox, "clinician", CLINICIAN)
+    coordinator.do("start-plan", base="")
+    coordinator.do("add-goal", text="Sleep through the night", kind="family")
+    (goal,) = dict.fromkeys(coordinator.ids("goal"))
+    coordinator.do("add-action", text="Replace the feeding pump", owner_role="coordinator", owner_name="Jordan Lee",
+                   goal_id=goal, due=(date.today() + timedelta(days=30)).isoformat())
+    coordinator.do("submit-for-review")
+    coordinator.do("sign")
+    clinician.do("sign")
+    assert 'data-testid="plan-state">Signed' in coordinator.page()
+    return coordinator
+
+
+class Relaunch:
+    """A fresh launch from the chart (a new gateway: nothing cached), for a user whose role is remembered."""
+
+    def __init__(self, app, sandbox, user: str) -> None:
+        self.client = app.test_client()
+        self.launch_id = launch_id_of(launch(self.client, sandbox, CHILD, user))
+
+    def get(self, path: str) -> str:
+        response = self.client.get(f"/p/{self.launch_id}{path}")
+        assert response.status_code == 200, response.status_code
+        return response.get_data(as_text=True)
+
+    def progress(self) -> str:
+        self.html = self.get("/progress")
+        return self.html
+
+    def review_banner(self) -> str:
+        """The summary's streamed "review" line: the banner shown first on launch."""
+        lines = [json.loads(line) for line in self.get("/sections").splitlines() if line]
+        keys = [line["key"] for line in lines]
+        assert keys[-2:] == ["review", "done"]  # after every section, before the end
+        return lines[-2]["html"]
+
+    def post(self, path: str, expect: int = 303, **fields):
+        self.progress()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.html).group(1)
+        response = self.client.post(f"/p/{self.launch_id}{path}", data={"csrf_token": token, **fields})
+        assert response.status_code == expect, response.get_data(as_text=True)[:1500]
+        return response
+
+
+def events_of(html: str) -> list[tuple[str, str]]:
+    return list(zip(texts(html, "event-title"), texts(html, "event-label"), strict=True))
+
+
+def event_ids(html: str) -> list[str]:
+    return re.findall(r'data-testid="event" data-event-id="([^"]+)"', html)
+
+
+def version_on_page(html: str) -> str:
+    return re.search(r'name="base_version" value="(\d+)"', html).group(1)
+
+
+def test_nothing_new_right_after_signing_and_the_review_is_six_months_away(app, sandbox):
+    sign_a_plan(app, sandbox)
+    again = Relaunch(app, sandbox, COORDINATOR)
+    html = again.progress()
+    assert events_of(html) == []
+    assert 'data-testid="no-events"' in html
+    assert texts(html, "review-state") == ["Review not due"]
+    assert 'data-testid="review-none"' in again.review_banner()
+
+
+def test_an_ed_visit_and_a_new_condition_after_signing_are_new_events_and_make_the_review_due(app, sandbox):
+    sign_a_plan(app, sandbox)
+    today = date.today()
+    sandbox.control("resources", [an_ed_visit_today(today), a_new_problem(today)])
+
+    again = Relaunch(app, sandbox, COORDINATOR)
+    html = again.progress()
+    assert sorted(events_of(html)) == [("Emergency department visit", "Emergency visit for breathing difficulty"),
+                                       ("New condition", "Obstructive sleep apnea")]
+    assert texts(html, "review-state") == ["Review due now"]
+    assert "2 new health events since the plan was signed on" in html
+
+    banner = again.review_banner()
+    assert 'data-testid="review-due"' in banner
+    assert "2 new health events since the plan was signed on" in banner
+    assert "Open a new revision" in banner and "/progress#changes" in banner
+
+
+def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_condition(app, sandbox):
+    coordinator = sign_a_plan(app, sandbox)
+    sandbox.control("resources", [a_new_problem(date.today())])
+    again = Relaunch(app, sandbox, COORDINATOR)
+    (event,) = event_ids(again.progress())
+    assert event == f"condition-new:Condition/{NEW_CONDITION_ID}"
+
+    again.post("/progress/action", event_id=event, base_version=version_on_page(again.html))
+
+    plan = coordinator.page()
+    assert 'data-testid="plan-state">Draft' in plan and "Revision 2" in plan
+    assert "Follow up on the new condition: Obstructive sleep apnea" in texts(plan, "action-text")
+    assert "Replace the feeding pump" in texts(plan, "action-text")  # the revision starts from the signed plan
+    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    added = current.plan.actions[-1]
+    assert added.condition_refs == (f"Condition/{NEW_CONDITION_ID}",)
+    assert added.owner.role.value == "coordinator" and added.due == date.today() + timedelta(days=14)
+    # The progress page now points at the revision instead of offering to open another.
+    html = again.progress()
+    assert "A new revision is in progress" in html and 'data-testid="open-revision"' not in html
+
+
+def test_a_stale_add_an_action_is_refused_and_nothing_is_saved(app, sandbox):
+    sign_a_plan(app, sandbox)
+    sandbox.control("resources", [a_new_problem(date.today())])
+    again = Relaunch(app, sandbox, COORDINATOR)
+    (event,) = event_ids(again.progress())
+    stale = version_on_page(again.html)
+    again.post("/progress/revision", base_version=stale)  # someone opened a revision meanwhile
+    response = again.post("/progress/action", expect=409, event_id=event, base_version=stale)
+    assert 'data-testid="conflict"' in response.get_data(as_text=True)
+    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    assert [a.text for a in current.plan.actions] == ["Replace the feeding pump"]
+
+
+def test_marking_every_event_reviewed_takes_the_review_off_due(app, sandbox):
+    sign_a_plan(app, sandbox)
+    sandbox.control("resources", [an_ed_visit_today(date.today()), a_new_problem(date.today())])
+    again = Relaunch(app, sandbox, COORDINATOR)
+    first, second = event_ids(again.progress())
+    signed = re.search(r'name="signed_version" value="(\d+)"', again.html).group(1)
+    again.post("/progress/reviewed", event_id=first, signed_version=signed)
+    assert event_ids(again.progress()) == [second]
+    assert texts(again.html, "review-state") == ["Review due now"]
+    again.post("/progress/reviewed", event_id=second, signed_version=signed)
+    html = again.progress()
+    assert event_ids(html) == [] and texts(html, "reviewed-count") == ["2 marked reviewed."]
+    assert texts(html, "review-state") == ["Review not due"]
+    assert 'data-testid="review-none"' in again.review_banner()
+
+
+def test_an_event_not_in_the_record_cannot_be_marked_or_acted_on(app, sandbox):
+    sign_a_plan(app, sandbox)
+    again = Relaunch(app, sandbox, COORDINATOR)
+    again.progress()
+    again.post("/progress/reviewed", expect=400, event_id="ed-visit:Encounter/made-up", signed_version="3")
+    again.post("/progress/action", expect=400, event_id="ed-visit:Encounter/made-up", base_version="3")
+
+
+def test_only_the_coordinator_adds_actions_for_events(app, sandbox):
+    sign_a_plan(app, sandbox)
+    sandbox.control("resources", [a_new_problem(date.today())])
+    clinician = Relaunch(app, sandbox, CLINICIAN)
+    html = clinician.progress()
+    (event,) = event_ids(html)
+    assert "Add an action for this" not in html and "Mark reviewed" in html
+    clinician.post("/progress/action", expect=400, event_id=event, base_version=version_on_page(html))
+
+
+def expected_hospital_use(today: date, plan_start: date, extra: list[dict]) -> dict[str, int]:
+    """ED visits and admissions of the sandbox child in the indicator windows, from the sandbox data."""
+    counts = {"ed-before": 0, "admissions-before": 0, "ed-since": 0, "admissions-since": 0}
+    for resource in [*build_resources(today), *extra]:
+        if resource["resourceType"] != "Encounter" or resource["subject"]["reference"] != f"Patient/{CHILD}":
+            continue
+        kind = {"EMER": "ed", "IMP": "admissions"}.get(resource["class"]["code"])
+        start = date.fromisoformat(resource["period"]["start"][:10])
+        if kind and one_year_before(plan_start) < start <= plan_start:
+            counts[f"{kind}-before"] += 1
+        elif kind and plan_start < start <= today:
+            counts[f"{kind}-since"] += 1
+    return counts
+
+
+def test_indicators_count_the_childs_ed_visits_and_admissions_as_the_sandbox_has_them(app, sandbox):
+    sign_a_plan(app, sandbox)
+    today = date.today()
+    extra = [an_ed_visit_today(today)]
+    sandbox.control("resources", extra)
+    html = Relaunch(app, sandbox, COORDINATOR).progress()
+    expected = expected_hospital_use(today, today, extra)
+    shown = {key: int(texts(html, key)[0]) for key in expected}
+    assert shown == expected
+    assert expected["ed-before"] >= 3 and expected["admissions-before"] >= 1  # the data is worth checking
+    assert "<svg" in html and "Hospital use before and since the plan" in html
+    assert texts(html, "open-on-track") == ["1"] and texts(html, "done-on-time") == ["0"]
+    assert len(re.findall('data-testid="goal-progress"', html)) == 1
+
+
+def test_who_owes_what_flags_an_overdue_action_for_its_owner(app, sandbox):
+    coordinator = PlanUser(app, sandbox, "coordinator", COORDINATOR)
+    coordinator.do("start-plan", base="")
+    coordinator.do("add-goal", text="Walk with a walker")
+    (goal,) = dict.fromkeys(coordinator.ids("goal"))
+    coordinator.do("add-action", text="Order the walker", owner_role="community", owner_name="Bright Path",
+                   goal_id=goal, due=(date.today() - timedelta(days=3)).isoformat())
+    coordinator.do("add-action", text="Physio twice a week", owner_role="specialist", goal_id=goal)
+    html = Relaunch(app, sandbox, COORDINATOR).progress()
+    assert texts(html, "owner")[0] == "Bright Path (Community provider)"  # owners with overdue actions first
+    assert texts(html, "owner-overdue") == ["1 overdue"]
+    assert texts(html, "owed-text") == ["Order the walker", "Physio twice a week"]
+    assert html.count('data-testid="overdue"') == 1
+
+
+@pytest.mark.parametrize(("value", "months"), [(None, 6), ("3", 3), ("12", 12), ("0", 6), ("soon", 6), ("99", 6)])
+def test_the_site_review_interval_comes_from_spoc_review_months(value, months):
+    assert site_review_months({} if value is None else {"SPOC_REVIEW_MONTHS": value}) == months
