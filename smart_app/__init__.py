@@ -21,6 +21,7 @@ from .session import SessionStore
 from .store import create_engine
 from .store.curation import CurationStore
 from .store.plans import PlanStore
+from .store.writeback import FilingStore
 from .tenants import TenantRegistry
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -39,6 +40,7 @@ class AppState:
     ehr: EhrAccess
     curation: CurationStore
     plans: PlanStore
+    filings: FilingStore
     engine: object
 
 
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         ehr=EhrAccess(sessions, client_keys, audit, timeout_s=settings.fhir_timeout_s),
         curation=CurationStore(engine),
         plans=PlanStore(engine),
+        filings=FilingStore(engine),
         engine=engine,
     )
     from . import web

@@ -112,7 +112,7 @@ class EhrAccess:
         events = []
         try:
             for fetch in fetch_sections(gateway, launch.patient_id, profile_for(tenant), today=today,
-                                        capabilities=self.capabilities(tenant, gateway), keys=keys):
+                                        capabilities=lambda: self.capabilities(tenant, gateway), keys=keys):
                 events.append({"action": "fhir-search", "outcome": "failure" if fetch.state == "failed" else "success",
                                "iss": launch.iss, "patient_id": launch.patient_id, "user": launch.fhir_user,
                                "launch_id": launch.launch_id, "section": fetch.key, "count": len(fetch.resources)})

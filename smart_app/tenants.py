@@ -25,7 +25,8 @@ QUIRK_DEFAULTS: dict[str, Any] = {
     "condition_categories_separately": True,
     "page_size": 100,
     "max_pages": 20,
-    "concurrency": 16,  # in-flight FHIR requests per launch; lower it for EHRs that rate-limit
+    "concurrency": 20,  # in-flight FHIR requests per launch (a summary is ~20); lower it for EHRs that rate-limit
+    "max_transaction_entries": 0,  # 0: no known cap; above a cap the plan is written resource by resource
 }
 
 
@@ -48,7 +49,8 @@ class Quirks:
     condition_categories_separately: bool = True
     page_size: int = 100
     max_pages: int = 20
-    concurrency: int = 16
+    concurrency: int = 20
+    max_transaction_entries: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Tenant:
     auth_hosts: tuple[str, ...] = ()  # extra hosts allowed for authorize/token besides the iss host
     scopes: tuple[str, ...] = ()  # empty: the app's default request for its features
     write_mode: str = "note"
+    note_type: str = "http://loinc.org|18776-5"  # system|code of the plan-of-care note at this site
+    review_months: int = 6  # how often a signed plan is due for review at this site
     quirks: Quirks = field(default_factory=Quirks)
 
     @property
@@ -166,6 +170,12 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     for key in ("client_secret", "private_key"):
         if key in entry:
             yield key, "secrets must not be in this file; name an environment variable with *_env"
+    note_type = entry.get("note_type", "http://loinc.org|18776-5")
+    if not isinstance(note_type, str) or note_type.count("|") != 1 or not all(note_type.split("|")):
+        yield "note_type", "must be 'system|code', e.g. http://loinc.org|18776-5"
+    review_months = entry.get("review_months", 6)
+    if not isinstance(review_months, int) or isinstance(review_months, bool) or not 1 <= review_months <= 24:
+        yield "review_months", "must be a whole number of months from 1 to 24"
     if entry.get("write_mode", "note") not in WRITE_MODES:
         yield "write_mode", f"must be one of {', '.join(WRITE_MODES)}"
     for key in ("frame_ancestors", "scopes", "auth_hosts"):
@@ -184,7 +194,7 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             yield f"quirks.{key}", "is not a known quirk"
         elif type(value) is not type(QUIRK_DEFAULTS[key]):
             yield f"quirks.{key}", f"must be a {type(QUIRK_DEFAULTS[key]).__name__}"
-        elif isinstance(value, int) and not isinstance(value, bool) and value < 1:
+        elif isinstance(value, int) and not isinstance(value, bool) and value < (0 if key == "max_transaction_entries" else 1):
             yield f"quirks.{key}", "must be at least 1"
 
 
@@ -202,6 +212,8 @@ def _tenant_from(entry: Mapping[str, Any]) -> Tenant:
         auth_hosts=tuple(entry.get("auth_hosts", ())),
         scopes=tuple(entry.get("scopes", ())),
         write_mode=entry.get("write_mode", "note"),
+        note_type=entry.get("note_type", "http://loinc.org|18776-5"),
+        review_months=entry.get("review_months", 6),
         quirks=Quirks(**{**QUIRK_DEFAULTS, **entry.get("quirks", {})}),
     )
 

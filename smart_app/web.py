@@ -80,19 +80,7 @@ def register(app: Flask) -> None:
             token = launch.csrf_token if launch else ""
             return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
-        def patient_banner():
-            """The banner view-model for launch pages when the EHR wants one (R23); None otherwise."""
-            from datetime import date
-
-            from .views.pages import banner_from
-
-            launch = g.get("launch")
-            if launch is None or not launch.need_patient_banner:
-                return None
-            return banner_from(app_state().ehr.patient_header(launch, current_tenant()), date.today())
-
-        return {"csrf_field": csrf_field, "nav_endpoints": frozenset(app.view_functions),
-                "patient_banner": patient_banner}
+        return {"csrf_field": csrf_field, "nav_endpoints": frozenset(app.view_functions)}
 
     @app.after_request
     def embedded_headers(resp: Response) -> Response:

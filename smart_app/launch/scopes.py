@@ -12,7 +12,7 @@ READ_TYPES: tuple[str, ...] = (
     "Patient", "RelatedPerson", "Condition", "MedicationRequest", "MedicationStatement", "Medication",
     "AllergyIntolerance", "Procedure", "Device", "DeviceUseStatement", "DeviceRequest", "CareTeam",
     "Practitioner", "PractitionerRole", "Organization", "Encounter", "ServiceRequest", "Goal",
-    "CarePlan", "DocumentReference",
+    "CarePlan", "DocumentReference", "Task", "Provenance",  # the last two: to read back what we filed
 )
 # What each write mode files in the EHR.
 WRITE_TYPES: dict[str, tuple[str, ...]] = {

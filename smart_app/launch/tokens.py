@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import SessionExpired
 from ..session import LaunchSession, SessionStore, TokenSet, utcnow
@@ -20,6 +20,7 @@ log = logging.getLogger("smart_app.launch.tokens")
 
 REFRESH_MARGIN = timedelta(seconds=60)
 MIN_REFRESH_INTERVAL = timedelta(seconds=60)
+REREAD_AFTER = timedelta(seconds=30)  # pick up another process's refresh within this time
 
 
 class AccessTokens:
@@ -34,14 +35,24 @@ class AccessTokens:
         self.timeout_s = timeout_s
         self._force = False
         self._lock = threading.Lock()  # the gateway's threads share one refresh
+        self._held: tuple[TokenSet, int, datetime | None] | None = None  # saves a read + decrypt per request
+        self._held_at: datetime | None = None
 
     def __call__(self) -> str:
         with self._lock:
             return self._current()
 
+    def _stored(self, now: datetime) -> tuple[TokenSet, int, datetime | None]:
+        if self._held is None or self._held_at is None or now - self._held_at > REREAD_AFTER:
+            self._held, self._held_at = self.sessions.tokens(self.launch.launch_id), now
+        return self._held
+
     def _current(self) -> str:
-        tokens, version, refreshed_at = self.sessions.tokens(self.launch.launch_id)
         now = utcnow()
+        tokens, version, refreshed_at = self._stored(now)
+        if self._force or (tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN):
+            self._held = None  # about to refresh: decide on what the store holds now
+            tokens, version, refreshed_at = self._stored(now)
         due = self._force or (tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN)
         if not due:
             return tokens.access_token
@@ -73,6 +84,7 @@ class AccessTokens:
         if "patient" in response and response["patient"] != self.launch.patient_id:  # R19
             self.sessions.end(self.launch.launch_id, "patient-changed")
             raise SessionExpired("The EHR switched this session to another patient; it has been closed.")
+        self._held = None
         replaced = self.sessions.replace_tokens(
             self.launch.launch_id, version, TokenSet(fresh.access_token, fresh.refresh_token, fresh.expires_at)
         )

@@ -127,12 +127,14 @@ COMMANDS: dict[str, tuple[Callable[[Form, NewId], PlanChange], str]] = {
 }
 
 
-def change_from_form(form: Form, new_id: NewId) -> tuple[str, PlanChange, str]:
-    """(command, the change, its phrase) for a posted plan form."""
+def change_from_form(form: Form, new_id: NewId, *, review_months: int = 6) -> tuple[str, PlanChange, str]:
+    """(command, the change, its phrase) for a posted plan form; signing sets the site's review interval."""
     command = _text(form, "command")
     if command not in COMMANDS:
         raise InvalidInput("That change to the plan is not recognised.")
     parse, phrase = COMMANDS[command]
+    if command == "sign":
+        return command, _call(n.sign, review_months=review_months), phrase
     return command, parse(form, new_id), phrase
 
 

@@ -65,7 +65,8 @@ def change():
         command, plan_change, phrase = "accept-suggestion", _accepted_suggestion(request.form.get("key", "")), \
             "added a goal or action suggested by the EHR"
     else:
-        command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle)
+        command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle,
+                                                                   review_months=current_tenant().review_months)
     actor = Actor(role=Role(launch.acting_role), name=_user_name())
     state = app_state()
     outcome = change_plan(state.plans, state.audit, launch, actor, base_version=plan_forms.base_version_of(request.form),

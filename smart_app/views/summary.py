@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import Response, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 
 from ..errors import InvalidInput, SmartAppError
 from ..plan import curation
@@ -28,6 +28,18 @@ LAYOUT = (
     ("right", ("medications", "equipment", "services", "care_plans", "patient")),
     ("wide", ("encounters", "care_team")),
 )
+
+
+@bp.app_context_processor
+def banner_helper():
+    def patient_banner() -> pages.BannerView | None:
+        """The banner for any launch page when the EHR wants one (R23); None otherwise."""
+        launch = g.get("launch")
+        if launch is None or not launch.need_patient_banner:
+            return None
+        return pages.banner_from(app_state().ehr.patient_header(launch, current_tenant()), date.today())
+
+    return {"patient_banner": patient_banner}
 
 
 @bp.get("/")
@@ -57,7 +69,7 @@ def full():
             banner = pages.banner_from(s.patient_header(fetch, patient_id=current_launch().patient_id), today)
         rendered[fetch.key] = _section_view(fetch, today, curated)
     layout = [(region, [rendered[k] for k in keys if k in rendered]) for region, keys in LAYOUT]
-    return render_template("summary/full.html", layout=layout, banner=banner,
+    return render_template("summary/full.html", layout=layout, banner=banner, urls=_curation_urls(),
                            need_banner=current_launch().need_patient_banner)
 
 
@@ -77,7 +89,7 @@ def _fetch(keys, today: date) -> Iterator[SectionFetch]:
 
 def _section_view(fetch: SectionFetch, today: date, curation: _Curation) -> pages.SectionView:
     section = s.summarize_section(fetch, today=today, patient_id=current_launch().patient_id)
-    hospital_use = s.hospital_use_from(fetch, today=today) if fetch.key == "encounters" else None
+    hospital_use = s.hospital_use_of(section, today=today) if fetch.key == "encounters" else None
     return pages.section_view(section, hospital_use=hospital_use, curations=curation.items, added=curation.added)
 
 
@@ -164,9 +176,16 @@ def _audit(action: str, **detail) -> None:
                              launch_id=launch.launch_id, **detail)
 
 
+def _curation_urls() -> dict[str, str]:
+    """Once per page rather than once per item: large records have thousands of items."""
+    return {"hide": url_for("summary.hide_item"), "unhide": url_for("summary.unhide_item"),
+            "note": url_for("summary.annotate_item"), "added": url_for("summary.add_item")}
+
+
 def _section_lines(keys, today: date) -> Iterator[str]:
     launch = current_launch()
     curated = _curation()
+    urls = _curation_urls()
     fetched = {}
     try:
         for fetch in _fetch(keys, today):
@@ -176,8 +195,10 @@ def _section_lines(keys, today: date) -> Iterator[str]:
                 yield _line("banner", render_template("summary/_banner.html", banner=banner,
                                                       need_banner=launch.need_patient_banner))
             yield _line(fetch.key, render_template("summary/_section.html",
-                                                   section=_section_view(fetch, today, curated)))
-        yield _line("review", tracking.review_banner(fetched, today))  # due review / new events, shown first
+                                                   section=_section_view(fetch, today, curated), urls=urls))
+        review = tracking.review_banner(fetched, today)  # a due review or new events, shown first ("" if none)
+        if review:
+            yield _line("review", review)
     except SmartAppError as err:  # e.g. the session expired mid-load: say so in place of the sections
         yield _line("error", render_template("summary/_stream_error.html", error=err))
     yield _line("done", "")

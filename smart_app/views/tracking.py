@@ -46,6 +46,7 @@ STATE_LABELS = {
     ReviewState.OVERDUE: "Review overdue",
 }
 REVISERS = frozenset({Role.COORDINATOR, Role.CLINICIAN})
+EVENTS_NAMED = 3  # the banner names the first few events; the progress page lists them all
 
 
 def tracking() -> Tracking:
@@ -224,7 +225,7 @@ def review_view(picture: ReviewPicture, role: Role | None) -> ReviewView:
         state=status.state.value,
         state_label=STATE_LABELS[status.state],
         headline=_headline(picture),
-        reason=status.reason,
+        reason=_reason(picture),
         due=format_date(status.due_date),
         signed_on=format_date(picture.signed_on),
         signed_version=signed.version if signed else None,
@@ -254,6 +255,22 @@ def _headline(picture: ReviewPicture) -> str:
         ReviewState.DUE: "The plan is due for review",
         ReviewState.DUE_SOON: "The plan's review is due soon",
     }.get(picture.status.state, f"Nothing new since the plan was signed on {format_date(picture.signed_on)}")
+
+
+def _reason(picture: ReviewPicture) -> str:
+    """Why the review stands where it does, with dates as people write them and the events named."""
+    status, due = picture.status, format_date(picture.status.due_date)
+    when = {
+        ReviewState.OVERDUE: f"The review was due on {due}.",
+        ReviewState.DUE: "Review the plan now." if picture.events else "The review is due today.",
+        ReviewState.DUE_SOON: f"The review is due on {due}.",
+        ReviewState.NOT_DUE: f"Next review on {due}.",
+    }.get(status.state, status.reason)
+    if not picture.events:
+        return when
+    named = "; ".join(f"{e.title}: {e.label}" for e in picture.events[:EVENTS_NAMED])
+    more = len(picture.events) - EVENTS_NAMED
+    return f"{when} New since signing: {named}{f' and {more} more' if more > 0 else ''}."
 
 
 @dataclass(frozen=True, slots=True)

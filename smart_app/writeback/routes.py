@@ -14,12 +14,14 @@ from ..errors import InvalidInput, SmartAppError
 from ..plan.careplan import CAREPLAN_KEY, Difference
 from ..plan.model import PlanVersion
 from ..plan.narrative import NarrativeParts, plan_narrative
-from ..plan.note import xhtml_document
+from ..plan.note import NoteType, xhtml_document
+from ..store.about import AboutStore
 from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
 from .service import (
     SUMMARY_SECTIONS,
     Site,
+    about_us_pairs,
     ehr_changes_since_filing,
     file_plan,
     render_pdf,
@@ -102,12 +104,15 @@ def _site() -> Site:
     state, launch, tenant = app_state(), current_launch(), current_tenant()
     gateway = state.ehr.gateway(launch, tenant)
     capabilities = state.ehr.capabilities(tenant, gateway)
+    system, code = tenant.note_type.split("|")
     return Site(gateway=gateway, capabilities=capabilities, launch=launch,
-                tier=tier_for(launch, tenant, capabilities))
+                tier=tier_for(launch, tenant, capabilities),
+                note_type=NoteType(system=system, code=code, display="Plan of care note"),
+                max_transaction_entries=tenant.quirks.max_transaction_entries or None)
 
 
 def _filings() -> FilingStore:
-    return FilingStore(app_state().engine)
+    return app_state().filings
 
 
 def _signed_version() -> PlanVersion | None:
@@ -123,11 +128,13 @@ def _created(version: PlanVersion) -> date | None:
 def _narrative() -> NarrativeParts:
     state, launch, tenant = app_state(), current_launch(), current_tenant()
     today = date.today()
+    intake = AboutStore(state.engine).latest_intake(launch.iss, launch.patient_id)
+    about_us = about_us_pairs(intake.answers if intake else None)
     try:
         fetches = list(state.ehr.summary_sections(launch, tenant, today=today, keys=SUMMARY_SECTIONS))
     except SmartAppError:
-        return NarrativeParts()
-    return NarrativeParts(summary=summary_blocks(fetches, today=today))
+        return NarrativeParts(about_us=about_us)
+    return NarrativeParts(about_us=about_us, summary=summary_blocks(fetches, today=today))
 
 
 def _user_name() -> str:

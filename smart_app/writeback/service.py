@@ -36,6 +36,7 @@ from ..fhir.gateway import (
     FhirWriteUnknown,
     WriteResponse,
 )
+from ..plan.about import ABOUT_US_ITEMS, QUESTIONS, IntakeAnswers, answer_display
 from ..plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
     CAREPLAN_KEY,
@@ -373,6 +374,15 @@ def summary_blocks(fetches: Iterable[SectionFetch], *, today: date) -> tuple[Sum
     sections = [summarize_section(usable[key], today=today) for key in SUMMARY_SECTIONS if key in usable]
     return tuple(SummaryBlock(s.title, tuple(str(getattr(item, "label", "")) for item in s.active))
                  for s in sections)
+
+
+def about_us_pairs(answers: IntakeAnswers | None) -> tuple[tuple[str, str], ...]:
+    """The family's "About us" answers as (question, answer) for the narrative; () when not recorded."""
+    if answers is None:
+        return ()
+    pairs = [(QUESTIONS[link_id].text, answer_display(link_id, answers.get(link_id)))
+             for link_id in ABOUT_US_ITEMS if link_id in QUESTIONS and answers.get(link_id)]
+    return tuple(pairs)
 
 
 # -- reading the EHR's copy -------------------------------------------------------------------------

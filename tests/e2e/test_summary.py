@@ -175,3 +175,14 @@ def test_bad_curation_input_gets_a_clear_error(client, sandbox):
         response = client.post(f"/p/{launch_id}/{path}", data={**data, "csrf_token": token})
         assert response.status_code == 400
         assert "notice-error" in response.get_data(as_text=True)
+
+
+def test_an_added_item_can_be_removed_again(client, sandbox):
+    launch_id = launch_id_of(launch(client, sandbox, "sofia-rivera"))
+    token = csrf_of(stream(client, launch_id)["services"])
+    client.post(f"/p/{launch_id}/added", data={"section": "services", "label": "Respite care, Saturdays",
+                                                "csrf_token": token})
+    html = stream(client, launch_id)["services"]
+    remove = re.search(r'action="([^"]+/remove)"', html).group(1)
+    assert client.post(remove, data={"csrf_token": token, "section": "services"}).status_code == 303
+    assert "Respite care" not in stream(client, launch_id)["services"]

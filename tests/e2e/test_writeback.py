@@ -17,6 +17,7 @@ from sandbox.data.characters import build_resources
 from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.launch.scopes import requested_scopes
+from smart_app.plan.about import answers_from_mapping
 from smart_app.plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
     PLAN_IDENTIFIER_SYSTEM,
@@ -37,6 +38,7 @@ from smart_app.plan.model import (
 )
 from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM
 from smart_app.security import BROWSER_COOKIE
+from smart_app.store.about import AboutStore
 from smart_app.tenants import TenantRegistry
 from tests.support import a_tenant, launch, launch_id_of
 
@@ -252,6 +254,9 @@ def test_an_ehr_that_refuses_the_transaction_gets_the_same_plan_one_write_at_a_t
 def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(app, sandbox, client):
     sandbox.control("config", {"write_types": ["DocumentReference", "Provenance"]})
     chart = Chart(app, client, sandbox)
+    AboutStore(app.extensions["spoc"].engine).save_intake(
+        sandbox.iss, PATIENT, answers_from_mapping({"strengths": "We love music and swimming"}), base_version=0,
+        saved_by="Maya Chen", now=SIGNED_AT)
     first = sign(app, sandbox, a_plan())
     page = chart.file()
     assert 'data-tier="note"' in page and "does not accept CarePlan records" in page
@@ -260,7 +265,8 @@ def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(
     assert note["type"]["coding"][0]["code"] == "18776-5" and note["docStatus"] == "final"
     xhtml, pdf = note["content"]
     assert xhtml["attachment"]["contentType"] == "application/xhtml+xml; charset=utf-8"
-    assert "Arrange feeding-pump replacement" in base64.b64decode(xhtml["attachment"]["data"]).decode()
+    document = base64.b64decode(xhtml["attachment"]["data"]).decode()
+    assert "Arrange feeding-pump replacement" in document and "We love music and swimming" in document
     assert base64.b64decode(pdf["attachment"]["data"]).startswith(b"%PDF")
     assert chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{first.plan_id}")) == []
 
