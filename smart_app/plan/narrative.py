@@ -41,12 +41,15 @@ class NarrativeParts:
 
     about_us: tuple[tuple[str, str], ...] = ()  # (heading, the family's words)
     summary: tuple[SummaryBlock, ...] = ()
+    patient: str = ""  # "Sofia Isabel Rivera · born 2018-08-20 · MRN SB-100001": who the plan is for
 
 
 def plan_narrative(plan: Plan, parts: NarrativeParts = NarrativeParts()) -> str:
     """`<div xmlns="http://www.w3.org/1999/xhtml">…</div>` with the three parts of the plan."""
     root = ET.Element("div", {"xmlns": XHTML_NS})
     _add(root, "h2", TITLE)
+    if parts.patient:
+        _add(root, "p", parts.patient)
     _add(root, "p", _status_line(plan))
     _about_us(root, plan, parts)
     _medical_summary(root, parts)

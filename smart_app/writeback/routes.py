@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, g, redirect, render_template, request, url_for
 
 from ..errors import InvalidInput, SmartAppError
 from ..plan.careplan import CAREPLAN_KEY, Difference
@@ -55,6 +55,17 @@ class FilingPage:
     def can_file(self) -> bool:
         return self.version is not None and self.tier.kind is not TierKind.APP_ONLY and not (
             self.last is not None and self.last.filed and self.last.plan_version == self.version.version)
+
+
+@bp.app_context_processor
+def filing_helper():
+    def filing_tier() -> Tier | None:
+        """Which write-back tier this launch would use, and why: shown before anyone signs (issue 5)."""
+        if g.get("launch") is None:
+            return None
+        return _site().tier
+
+    return {"filing_tier": filing_tier}
 
 
 @bp.get("/filing")
@@ -130,11 +141,14 @@ def _narrative() -> NarrativeParts:
     today = date.today()
     intake = AboutStore(state.engine).latest_intake(launch.iss, launch.patient_id)
     about_us = about_us_pairs(intake.answers if intake else None)
+    header = state.ehr.patient_header(launch, tenant)
+    patient = " · ".join(p for p in (header.name, f"born {header.birth_date.isoformat()}" if header.birth_date else "",
+                                     f"MRN {header.mrn}" if header.mrn else "") if p) if header else ""
     try:
         fetches = list(state.ehr.summary_sections(launch, tenant, today=today, keys=SUMMARY_SECTIONS))
     except SmartAppError:
-        return NarrativeParts(about_us=about_us)
-    return NarrativeParts(about_us=about_us, summary=summary_blocks(fetches, today=today))
+        return NarrativeParts(about_us=about_us, patient=patient)
+    return NarrativeParts(about_us=about_us, summary=summary_blocks(fetches, today=today), patient=patient)
 
 
 def _user_name() -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import open_chart, screenshot_app
+import subprocess
+
+from tests.browser.conftest import ARTIFACTS, open_chart, screenshot_app
 
 CHILD = "sofia-rivera"
 
@@ -95,6 +97,33 @@ def test_coordinator_and_clinician_negotiate_resolve_sign_and_the_plan_freezes(p
         assert clinician.locator('[data-testid="add-goal"]').count() == 0
         assert clinician.locator('[data-testid="open-revision"]').count() == 1
         screenshot_app(k_page, "review-signed-frozen")
+
+        # Issue 5: the signed plan goes into the chart, and its PDF rendition reads as the plan.
+        tier = clinician.locator('[data-testid="filing-tier"]')
+        assert tier.get_attribute("data-tier") == "structured"
+        clinician.locator('[data-testid="go-filing"]').click()
+        clinician.get_by_role("button", name="File in the EHR now").click()
+        outcome = clinician.locator("#outcome")
+        outcome.wait_for()
+        assert outcome.get_attribute("data-outcome") == "filed"
+        link = clinician.locator("#ehr-link")
+        assert link.get_attribute("href").startswith(f"{deployment.ehr.url}/fhir/CarePlan/")
+        screenshot_app(k_page, "filed-in-the-ehr")
+        save_pdf_as_png(k_page, deployment, "signed-plan")
     finally:
         coordinator_ctx.close()
         clinician_ctx.close()
+
+
+def save_pdf_as_png(page, deployment, name: str) -> None:
+    """Fetch the PDF inside the app's frame (its cookie is partitioned there), check it, keep page 1 as PNG."""
+    frame = next(f for f in page.frames if f.url.startswith(deployment.app_url))
+    pdf_url = frame.locator("a", has_text="Open the plan as PDF").get_attribute("href")
+    data = bytes(frame.evaluate(
+        "async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer()))", pdf_url))
+    assert data.startswith(b"%PDF")
+    pdf = ARTIFACTS / f"{name}.pdf"
+    pdf.write_bytes(data)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Sofia Isabel Rivera" in text and "MRN SB-100001" in text and "Seizure log twice a week" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / name)], check=True)
