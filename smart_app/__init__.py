@@ -19,6 +19,7 @@ from .launch.oauth import ClientKeys
 from .security import TokenCipher
 from .session import SessionStore
 from .store import create_engine
+from .store.about import AboutStore
 from .store.curation import CurationStore
 from .store.plans import PlanStore
 from .store.writeback import FilingStore
@@ -41,6 +42,7 @@ class AppState:
     curation: CurationStore
     plans: PlanStore
     filings: FilingStore
+    about: AboutStore
     engine: object
 
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         curation=CurationStore(engine),
         plans=PlanStore(engine),
         filings=FilingStore(engine),
+        about=AboutStore(engine),
         engine=engine,
     )
     from . import web

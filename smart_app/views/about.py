@@ -139,7 +139,7 @@ def consent_bundle():
 
 
 def about_store() -> AboutStore:
-    return AboutStore(app_state().engine)
+    return app_state().about
 
 
 def ehr_summary(keys: Sequence[str]) -> tuple[s.PatientHeader | None, dict[str, s.SummarySection]]:

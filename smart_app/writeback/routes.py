@@ -15,7 +15,6 @@ from ..plan.careplan import CAREPLAN_KEY, Difference
 from ..plan.model import PlanVersion
 from ..plan.narrative import NarrativeParts, plan_narrative
 from ..plan.note import NoteType, xhtml_document
-from ..store.about import AboutStore
 from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
 from .service import (
@@ -139,7 +138,7 @@ def _created(version: PlanVersion) -> date | None:
 def _narrative() -> NarrativeParts:
     state, launch, tenant = app_state(), current_launch(), current_tenant()
     today = date.today()
-    intake = AboutStore(state.engine).latest_intake(launch.iss, launch.patient_id)
+    intake = state.about.latest_intake(launch.iss, launch.patient_id)
     about_us = about_us_pairs(intake.answers if intake else None)
     header = state.ehr.patient_header(launch, tenant)
     patient = " · ".join(p for p in (header.name, f"born {header.birth_date.isoformat()}" if header.birth_date else "",
