@@ -8,9 +8,8 @@ themselves live in plan.review_cycle and plan.indicators; this module loads, fet
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from .audit import AuditTrail
@@ -37,7 +36,6 @@ from .plan.review_cycle import (
     ReviewStatus,
     changes_since,
     goals_past_target,
-    next_review_date,
     review_status,
     snapshot_of,
     without_reviewed,
@@ -51,20 +49,7 @@ from .tenants import Tenant
 
 log = logging.getLogger("smart_app.tracking")
 
-REVIEW_MONTHS_ENV = "SPOC_REVIEW_MONTHS"
-MAX_REVIEW_MONTHS = 24
 FOLLOW_UP_DAYS = 14  # the due date of an action added for a health event; the coordinator may change it
-
-
-def site_review_months(environ: Mapping[str, str] = os.environ) -> int:
-    """The site's review interval in months: SPOC_REVIEW_MONTHS (1-24), six when unset or unusable."""
-    value = environ.get(REVIEW_MONTHS_ENV, "").strip()
-    if not value:
-        return DEFAULT_REVIEW_MONTHS
-    if not value.isdigit() or not 1 <= int(value) <= MAX_REVIEW_MONTHS:
-        log.warning("review_months_ignored env=%s", REVIEW_MONTHS_ENV)
-        return DEFAULT_REVIEW_MONTHS
-    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +92,9 @@ class Indicators:
 
 
 class Tracking:
+    """`review_months` is the site's interval (Tenant.review_months); signing already wrote the next
+    review date into the plan with it, so it only matters for a plan signed without one."""
+
     def __init__(self, plans: PlanStore, store: TrackingStore, ehr: EhrAccess, audit: AuditTrail, *,
                  review_months: int = DEFAULT_REVIEW_MONTHS) -> None:
         self.plans = plans
@@ -160,16 +148,9 @@ class Tracking:
             found = changes_since(taken.snapshot, summary, signed_on=signed_on - timedelta(days=1),
                                   plan=signed.plan, today=today)
         unreviewed = without_reviewed(found, self.store.reviewed(launch.iss, launch.patient_id, signed.version))
-        status = review_status(self._with_site_interval(signed.plan, signed_on), signed_on=signed_on,
-                               events=unreviewed, today=today, review_months=self.review_months)
+        status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
+                               review_months=self.review_months)
         return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status)
-
-    def _with_site_interval(self, plan: Plan, signed_on: date) -> Plan:
-        """Signing always sets the six-month default as the next review; a site with another interval
-        replaces that default (never a date someone chose on purpose)."""
-        if plan.next_review == next_review_date(signed_on, DEFAULT_REVIEW_MONTHS):
-            return replace(plan, next_review=None)
-        return plan
 
     def mark_reviewed(self, launch: LaunchSession, picture: ReviewPicture, event: HealthEvent, *, by: str) -> None:
         assert picture.signed is not None
@@ -243,4 +224,4 @@ def _signed_on(version: PlanVersion) -> date:
     return (version.plan.signed_at or version.saved_at).date()
 
 
-__all__ = ["Indicators", "ReviewPicture", "ReviewState", "Tracking", "follow_up_text", "site_review_months"]
+__all__ = ["Indicators", "ReviewPicture", "ReviewState", "Tracking", "follow_up_text"]

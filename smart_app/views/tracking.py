@@ -30,7 +30,7 @@ from ..planning import Conflict
 from ..security import new_handle
 from ..session import LaunchSession
 from ..store.tracking import EVENT_ID_LENGTH, TrackingStore
-from ..tracking import Indicators, ReviewPicture, Tracking, site_review_months
+from ..tracking import Indicators, ReviewPicture, Tracking
 from ..web import app_state, current_launch, current_tenant, launch_blueprint
 from .pages import format_date
 from .plan_forms import base_version_of
@@ -52,7 +52,7 @@ EVENTS_NAMED = 3  # the banner names the first few events; the progress page lis
 def tracking() -> Tracking:
     state = app_state()
     return Tracking(state.plans, TrackingStore(state.engine), state.ehr, state.audit,
-                    review_months=site_review_months())
+                    review_months=current_tenant().review_months)
 
 
 # ---------------------------------------------------------------------------------------------------

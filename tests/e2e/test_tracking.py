@@ -8,13 +8,13 @@ import json
 import re
 from datetime import date, timedelta
 
-import pytest
-
 from sandbox.data.characters import build_resources
+from smart_app import create_app
 from smart_app.plan.indicators import one_year_before
-from smart_app.tracking import site_review_months
+from smart_app.plan.review_cycle import add_months
+from smart_app.tenants import TenantRegistry
 from tests.e2e.test_plan import CHILD, PlanUser, texts
-from tests.support import launch, launch_id_of
+from tests.support import a_tenant, launch, launch_id_of
 
 COORDINATOR, CLINICIAN = "jordan-lee", "amara-okafor"
 ED_VISIT_ID, NEW_CONDITION_ID = "sofia-ed-after-signing", "sofia-sleep-apnea"
@@ -248,6 +248,13 @@ def test_who_owes_what_flags_an_overdue_action_for_its_owner(app, sandbox):
     assert html.count('data-testid="overdue"') == 1
 
 
-@pytest.mark.parametrize(("value", "months"), [(None, 6), ("3", 3), ("12", 12), ("0", 6), ("soon", 6), ("99", 6)])
-def test_the_site_review_interval_comes_from_spoc_review_months(value, months):
-    assert site_review_months({} if value is None else {"SPOC_REVIEW_MONTHS": value}) == months
+def test_the_review_comes_due_on_the_sites_interval(settings, sandbox):
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox, review_months=1)]))
+    try:
+        sign_a_plan(app, sandbox)
+        html = Relaunch(app, sandbox, COORDINATOR).progress()
+        assert texts(html, "review-state") == ["Review due soon"]  # a month away, not six
+        due = add_months(date.today(), 1)
+        assert f"next review {due.day} {due:%b %Y}" in html
+    finally:
+        app.extensions["spoc"].engine.dispose()
