@@ -77,7 +77,7 @@ def bar_pair_chart(
     unit: str = "per 12 months",
 ) -> str:
     """Pairs of bars, one pair per group ("ED visits", "Admissions"), each value written above its bar."""
-    bar, gap, group_gap, left, top, plot_height = 36, 6, 40, 16, 36, 120
+    bar, gap, group_gap, left, top, plot_height = 36, 6, 40, 16, 48, 120
     width = max(left * 2 + len(groups) * (2 * bar + gap + group_gap), 280)
     height = top + plot_height + 44
     highest = max([v for _, *values in groups for v in values if v is not None] + [1.0])
@@ -95,8 +95,8 @@ def bar_pair_chart(
                 f'<rect x="{x + offset}" y="{baseline - size}" width="{bar}" height="{size}" fill="{colour}">'
                 f"<title>{_e(words)}</title></rect>"
                 f'<text x="{x + offset + bar // 2}" y="{baseline - size - 4}" text-anchor="middle" '
-                f'fill="{TEXT_COLOUR}">{_e(number_text(value))}</text>'
-            )
+                f'fill="{TEXT_COLOUR}">{_e("–" if value is None else number_text(value))}</text>'
+            )  # a short dash under the bar's own title: "not known yet" would overlap the next bar
         body.append(
             f'<text x="{x + bar + gap // 2}" y="{baseline + 16}" text-anchor="middle" '
             f'fill="{TEXT_COLOUR}">{_e(name)}</text>'
