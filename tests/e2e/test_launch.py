@@ -331,3 +331,30 @@ def test_an_encounter_of_another_patient_is_ignored(client, sandbox, app, caplog
     assert landed.status_code == 303  # R20: the launch goes on, without the encounter
     assert encounter_of(app) is None
     assert "encounter ignored" in caplog.text
+
+
+def test_without_need_patient_banner_the_app_shows_no_banner(client, sandbox):
+    page = requests.get(f"{sandbox.url}/ehr/patient/{CHILD}", params={"banner": "0"}, timeout=5).text
+    src = re.search(r'<iframe[^>]*src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    start = client.get(path_of(src))
+    landed = client.get(path_of(authorize_at_sandbox(start.headers["Location"])))
+    launch_id = launch_id_of(landed)
+    assert "patient-banner" not in client.get(f"/p/{launch_id}/").get_data(as_text=True)  # R23
+    assert "banner" not in sections(client, launch_id) or 'data-testid="patient-name"' not in sections(client, launch_id)["banner"]
+    assert "patient-banner" not in client.get(f"/p/{launch_id}/plan").get_data(as_text=True)
+
+
+def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app):
+    import responses
+
+    sandbox.control("config", {"access_token_lifetime_s": 30})  # due for refresh at once
+    launch_id = launch_id_of(launch(client, sandbox, CHILD))
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.add_passthru(f"{sandbox.url}/fhir")
+        mock.add(responses.POST, f"{sandbox.url}/auth/token", json={
+            "access_token": "another", "token_type": "Bearer", "expires_in": 3600, "patient": TODDLER})
+        lines = sections(client, launch_id)
+    assert "relaunch" in lines["error"].lower()  # R19: the session is over, whichever request noticed first
+    assert client.get(f"/p/{launch_id}/").status_code == 401
+    with engine_of(app).connect() as conn:
+        assert conn.execute(sa.select(launch_sessions.c.end_reason)).scalar() == "patient-changed"
