@@ -294,7 +294,16 @@ def date_range(text: str) -> tuple[datetime, datetime]:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment, moment + timedelta(seconds=1)
+    return moment, moment + _time_precision(text)
+
+
+def _time_precision(text: str) -> timedelta:
+    """How much time the last digit of a dateTime stands for: a second, or less with a fraction
+    (".120" is a millisecond), so that `gt` an instant in milliseconds means after that millisecond."""
+    fraction = re.search(r"T\d{2}:\d{2}:\d{2}\.(\d+)", text)
+    if fraction is None:
+        return timedelta(seconds=1)
+    return timedelta(microseconds=10 ** max(0, 6 - len(fraction.group(1))))
 
 
 def _date_matches(when: str, value: str) -> bool:

@@ -3,6 +3,10 @@ since, when the plan is due for review, and the outcome indicators.
 
 Layer: shell services. Knows nothing of Flask: views pass the launch, its tenant and today. The rules
 themselves live in plan.review_cycle and plan.indicators; this module loads, fetches and saves.
+
+Where the EHR supports `_lastUpdated`, the review also asks which of the patient's resources changed
+since the signing, to report changes the snapshot diff cannot see; when it cannot be asked, or fails,
+the snapshot diff alone stands (it runs everywhere).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from .audit import AuditTrail
 from .ehr import EhrAccess
 from .errors import SmartAppError
+from .fhir.queries import UpdatedSince, fetch_updated_since
 from .plan import negotiation as n
 from .plan.indicators import (
     ActionsOnTime,
@@ -38,6 +43,7 @@ from .plan.review_cycle import (
     goals_past_target,
     review_status,
     snapshot_of,
+    updated_in_ehr,
     without_reviewed,
 )
 from .plan.summary import MedicalSummary, summarize
@@ -102,12 +108,15 @@ class Tracking:
         self.ehr = ehr
         self.audit = audit
         self.review_months = review_months
+        # The tenant of each launch whose record this service read: `review` asks that EHR what changed.
+        self._tenants: dict[str, Tenant] = {}
 
     # -- the record ---------------------------------------------------------------------------------
 
     def current_summary(self, launch: LaunchSession, tenant: Tenant, *, today: date,
                         fetched: Mapping[str, SectionFetch] | None = None) -> MedicalSummary:
         """Today's summary of the tracked sections; sections in `fetched` are not fetched again."""
+        self._tenants[launch.launch_id] = tenant
         sections = {key: fetch for key, fetch in (fetched or {}).items() if key in TRACKED_SECTIONS}
         missing = tuple(key for key in TRACKED_SECTIONS if key not in sections)
         if missing:
@@ -131,7 +140,10 @@ class Tracking:
 
     # -- the review cycle ---------------------------------------------------------------------------
 
-    def review(self, launch: LaunchSession, summary: MedicalSummary, *, today: date) -> ReviewPicture:
+    def review(self, launch: LaunchSession, summary: MedicalSummary, *, today: date,
+               tenant: Tenant | None = None) -> ReviewPicture:
+        """Where the plan stands. `tenant` (by default the one `current_summary` was last given for this
+        launch) lets the review ask the EHR what changed since the signing; without one it does not."""
         current = self.plans.current(launch.iss, launch.patient_id)
         signed = self.plans.latest_signed(launch.iss, launch.patient_id)
         if signed is None:
@@ -143,14 +155,27 @@ class Tracking:
         if taken is None:
             found: tuple[HealthEvent, ...] = tuple(goals_past_target(signed.plan, today))
         else:
-            # The snapshot was taken at sign-off, so a stay on the signing day that it lacks was recorded
-            # after it; the pure diff counts stays strictly after `signed_on`, so give it the day before.
-            found = changes_since(taken.snapshot, summary, signed_on=signed_on - timedelta(days=1),
-                                  plan=signed.plan, today=today)
+            found = changes_since(taken.snapshot, summary, signed_on=signed_on, plan=signed.plan, today=today,
+                                  inclusive_signing_day=True)  # record_signing takes it at the signing
+        signed_at = signed.plan.signed_at
+        tenant = tenant or self._tenants.get(launch.launch_id)
+        if signed_at is not None and tenant is not None:
+            updated = self.updated_since(launch, tenant, signed_at)
+            found += updated_in_ehr(updated.references, summary, found)
         unreviewed = without_reviewed(found, self.store.reviewed(launch.iss, launch.patient_id, signed.version))
         status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
                                review_months=self.review_months)
         return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status)
+
+    def updated_since(self, launch: LaunchSession, tenant: Tenant, since: datetime) -> UpdatedSince:
+        """What the EHR says changed for the patient since `since`; nothing when it cannot say."""
+        try:
+            gateway = self.ehr.gateway(launch, tenant)
+            return fetch_updated_since(gateway, launch.patient_id, since, self.ehr.capabilities(tenant, gateway),
+                                       page_size=tenant.quirks.page_size)
+        except SmartAppError as err:
+            log.info("updated_since_unavailable kind=%s", type(err).__name__)
+            return UpdatedSince()
 
     def mark_reviewed(self, launch: LaunchSession, picture: ReviewPicture, event: HealthEvent, *, by: str) -> None:
         assert picture.signed is not None
@@ -207,7 +232,8 @@ class Tracking:
 def follow_up_text(event: HealthEvent) -> str:
     """"Follow up on the emergency department visit: Emergency admission, on 2026-03-02"."""
     detail = f", {event.detail}" if event.detail else ""
-    return f"Follow up on the {event.title.lower()}: {event.label}{detail}"
+    title = event.title[:1].lower() + event.title[1:]  # "record updated in the EHR" keeps its capitals
+    return f"Follow up on the {title}: {event.label}{detail}"
 
 
 def _goal_of(event: HealthEvent, plan: Plan) -> str | None:

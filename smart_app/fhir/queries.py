@@ -15,6 +15,9 @@ Servers that ignore `_include` (R42) are handled by resolving every reference th
 unresolved (not included, not contained) with bounded individual reads. That covers a server whose
 `self` link shows the `_include` dropped, a profile with `include_supported=False`, and a server that
 honours `_include` only in part.
+
+`fetch_updated_since` asks, where the server supports `_lastUpdated`, which of the patient's resources
+changed after a moment (the plan's signing), for the review cycle to report changes its own diff misses.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import partial
 from typing import Any
 
@@ -537,3 +540,73 @@ def _medication_codes(resource: FhirJson, known: Mapping[str, FhirJson], base_ur
     for coding in codings if isinstance(codings, list) else []:
         if isinstance(coding, Mapping) and isinstance(coding.get("code"), str):
             yield str(coding.get("system", "")), coding["code"]
+
+
+# -- what changed since a moment (`_lastUpdated`) -------------------------------------------------
+
+UPDATED_SINCE_TYPES = ("Condition", "Encounter", "MedicationRequest", "AllergyIntolerance", "Device")
+UPDATED_SINCE_MAX_PAGES = 3  # ids only: a few pages cover any real run of changes between two reviews
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedSince:
+    """What the EHR says changed after a moment: the "Type/id" of each resource updated since, and the
+    types it could be asked about (changes to the other types are unknown, not absent)."""
+
+    references: frozenset[str] = frozenset()
+    supported: frozenset[str] = frozenset()
+
+
+def fetch_updated_since(
+    gateway: FhirReader,
+    patient_id: str,
+    since: datetime,
+    capabilities: Capabilities | None,
+    types: Sequence[str] = UPDATED_SINCE_TYPES,
+    *,
+    page_size: int = 100,
+    max_pages: int = UPDATED_SINCE_MAX_PAGES,
+) -> UpdatedSince:
+    """`T?patient={pid}&_lastUpdated=gt{since}` for each type the server supports it on, in parallel.
+
+    A known CapabilityStatement decides which types are asked. Without one every type is tried, and a
+    refusal (400, 403, 404...) or a `self` link that shows `_lastUpdated` dropped means "not supported".
+    Any other failure of one type leaves that type out too: the caller falls back to its own diff."""
+    asked = [t for t in types if _may_ask_last_updated(t, capabilities)]
+    if not asked:
+        return UpdatedSince()
+    params = (("patient", patient_id), ("_lastUpdated", f"gt{fhir_instant(since)}"), ("_count", str(page_size)))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(asked), gateway.concurrency)),
+                            thread_name_prefix="fhir-updated") as pool:
+        answers = list(zip(asked, pool.map(partial(_updated_of_type, gateway, params, max_pages), asked), strict=True))
+    return UpdatedSince(
+        references=frozenset(ref for _, found in answers if found is not None for ref in found),
+        supported=frozenset(t for t, found in answers if found is not None),
+    )
+
+
+def fhir_instant(moment: datetime) -> str:
+    """A FHIR instant in UTC to the millisecond ("2025-03-01T14:05:09.120Z"); a naive time is taken as UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _may_ask_last_updated(resource_type: str, capabilities: Capabilities | None) -> bool:
+    if capabilities is None or not capabilities.known:
+        return True
+    return "_lastUpdated" in capabilities.search_param_names(resource_type)
+
+
+def _updated_of_type(
+    gateway: FhirReader, params: tuple[tuple[str, str], ...], max_pages: int, resource_type: str
+) -> frozenset[str] | None:
+    """The "Type/id" updated since, or None when the server cannot say for this type."""
+    try:
+        result = gateway.search(resource_type, params, max_pages=max_pages)
+    except FhirAccessError:
+        return None
+    if result.self_link is not None and "_lastUpdated" not in result.self_link:
+        return None  # the server ignored the parameter: what came back is everything, not what changed
+    return frozenset(
+        key for key in map(resource_key, result.resources) if key and key.startswith(f"{resource_type}/")
+    )

@@ -11,7 +11,14 @@ snapshot against today's summary. Rules the diff follows:
 - removals (stopped, no longer listed) are only reported when today's section is complete, because an
   incomplete list (capped paging) leaves items out that are still there;
 - ED visits and admissions count when they started after the signing day and were not in the
-  snapshot; the snapshot keeps only those two kinds of encounter, to stay small.
+  snapshot; the snapshot keeps only those two kinds of encounter, to stay small. With
+  `inclusive_signing_day` (the snapshot was taken at the signing, as the app always does) a stay that
+  started on the signing day counts too: had it been recorded before the signing, the snapshot would
+  hold it.
+
+Where the EHR can say which resources changed since the signing (`_lastUpdated`), `updated_in_ehr`
+turns that list into events for today's items whose change the snapshot diff cannot see (a note, a
+severity, an order re-issued with the same dose): reported once, and never enough to make the review due.
 """
 
 from __future__ import annotations
@@ -216,6 +223,7 @@ class EventKind(StrEnum):
     EQUIPMENT_REMOVED = "equipment-removed"
     NEW_SPECIALIST = "new-specialist"
     GOAL_PAST_TARGET = "goal-past-target"
+    UPDATED_IN_EHR = "updated-in-ehr"  # changed in the EHR in a way the snapshot does not keep
 
 
 EVENT_TITLES: Mapping[EventKind, str] = {
@@ -234,6 +242,7 @@ EVENT_TITLES: Mapping[EventKind, str] = {
     EventKind.EQUIPMENT_REMOVED: "Equipment no longer in use",
     EventKind.NEW_SPECIALIST: "New on the care team",
     EventKind.GOAL_PAST_TARGET: "Goal past its target date",
+    EventKind.UPDATED_IN_EHR: "Record updated in the EHR",
 }
 
 
@@ -266,15 +275,21 @@ def changes_since(
     signed_on: date,
     plan: Plan,
     today: date,
+    inclusive_signing_day: bool = False,
 ) -> tuple[HealthEvent, ...]:
-    """Health events between the signed version's snapshot and today's record, most serious first."""
+    """Health events between the signed version's snapshot and today's record, most serious first.
+
+    ED visits and admissions count from the day after `signed_on`, or from `signed_on` itself with
+    `inclusive_signing_day`: pass it when `before` was taken at the signing, so that a stay it lacks,
+    even one on that day, was recorded after it."""
     current = now if isinstance(now, SummarySnapshot) else snapshot_of(now)
+    stays_from = signed_on if inclusive_signing_day else signed_on + timedelta(days=1)
     events: list[HealthEvent] = []
     for key in TRACKED_SECTIONS:
         was, is_now = before.section(key), current.section(key)
         if SectionState.FAILED in (was.state, is_now.state):
             continue
-        events += _DIFFS[key](was, is_now, signed_on, today)
+        events += _DIFFS[key](was, is_now, stays_from, today)
     events += goals_past_target(plan, today)
     return tuple(sorted(events, key=lambda e: not e.significant))
 
@@ -289,12 +304,12 @@ def _removals_known(section: SnapshotSection) -> bool:
 
 
 def _hospital_stays(
-    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+    was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date
 ) -> list[HealthEvent]:
     known = was.by_key()
     events = []
     for stay in now.items:
-        if stay.key in known or stay.start is None or not signed_on < stay.start <= today:
+        if stay.key in known or stay.start is None or not stays_from <= stay.start <= today:
             continue
         kind = EventKind.ED_VISIT if stay.kind == EncounterKind.EMERGENCY.value else EventKind.ADMISSION
         events.append(
@@ -304,7 +319,7 @@ def _hospital_stays(
 
 
 def _conditions(
-    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+    was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date
 ) -> list[HealthEvent]:
     known, current = was.by_key(), now.by_key()
     events = []
@@ -331,7 +346,7 @@ def _conditions(
 
 
 def _medications(
-    was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date
+    was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date
 ) -> list[HealthEvent]:
     known, current = was.by_key(), now.by_key()
     events = []
@@ -359,11 +374,11 @@ def _medications(
     return events
 
 
-def _allergies(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _allergies(was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date) -> list[HealthEvent]:
     return _added_or_removed(was, now, EventKind.ALLERGY_NEW, EventKind.ALLERGY_REMOVED)
 
 
-def _equipment(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _equipment(was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date) -> list[HealthEvent]:
     return _added_or_removed(was, now, EventKind.EQUIPMENT_NEW, EventKind.EQUIPMENT_REMOVED)
 
 
@@ -388,7 +403,7 @@ def _added_or_removed(
     return events
 
 
-def _care_team(was: SnapshotSection, now: SnapshotSection, signed_on: date, today: date) -> list[HealthEvent]:
+def _care_team(was: SnapshotSection, now: SnapshotSection, stays_from: date, today: date) -> list[HealthEvent]:
     known = was.by_key()
     return [
         HealthEvent(EventKind.NEW_SPECIALIST, item.key, item.label, item.specialty)
@@ -405,6 +420,39 @@ _DIFFS = {
     "equipment": _equipment,
     "care_team": _care_team,
 }
+
+
+# What the record's items are called in an "updated in the EHR" event, by section.
+UPDATED_ITEM_NOUNS: Mapping[str, str] = {
+    "encounters": "hospital stay",
+    "conditions": "condition",
+    "medications": "medication order",
+    "allergies": "allergy",
+    "equipment": "equipment record",
+    "care_team": "care team entry",
+}
+
+
+def updated_in_ehr(
+    updated: Collection[str],
+    now: SummarySnapshot | MedicalSummary,
+    reported: Iterable[HealthEvent],
+) -> tuple[HealthEvent, ...]:
+    """Today's items whose resource the EHR says changed since the signing (`updated` holds "Type/id"
+    references, from `_lastUpdated`) and that no event in `reported` already names: one event each,
+    not significant. Items gone from today's summary are left to the snapshot diff."""
+    current = now if isinstance(now, SummarySnapshot) else snapshot_of(now)
+    named = {event.key for event in reported}
+    events: dict[str, HealthEvent] = {}
+    for key in TRACKED_SECTIONS:
+        section = current.section(key)
+        if section.state is SectionState.FAILED:
+            continue
+        for item in section.items:
+            if item.key in updated and item.key not in named:
+                detail = f"{UPDATED_ITEM_NOUNS[key]} changed since signing"
+                events.setdefault(item.key, HealthEvent(EventKind.UPDATED_IN_EHR, item.key, item.label, detail))
+    return tuple(events.values())
 
 
 def goals_past_target(plan: Plan, today: date) -> list[HealthEvent]:

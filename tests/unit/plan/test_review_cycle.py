@@ -27,6 +27,7 @@ from smart_app.plan.review_cycle import (
     snapshot_from_json,
     snapshot_of,
     snapshot_to_json,
+    updated_in_ehr,
     who_owes_what,
     without_reviewed,
 )
@@ -140,6 +141,29 @@ def test_an_admission_after_signing_is_reported_but_not_one_on_the_signing_day_o
     )
     events = diff(summary_of(**SIGNED_RECORD), now)
     assert [(e.kind, e.on) for e in events] == [(EventKind.ADMISSION, date(2025, 3, 2))]
+
+
+def test_a_stay_on_the_signing_day_missing_from_a_snapshot_taken_at_signing_is_new():
+    now = summary_of(
+        **{
+            **SIGNED_RECORD,
+            "encounters": (
+                *SIGNED_RECORD["encounters"],
+                an_encounter("EMER", start="2025-03-01"),  # the signing day, recorded after the snapshot
+                an_encounter("IMP", start="2025-02-28"),  # the day before: entered late, not new
+            ),
+        }
+    )
+    events = changes_since(snapshot_of(summary_of(**SIGNED_RECORD)), now, signed_on=SIGNED_ON, plan=NO_PLAN,
+                           today=TODAY, inclusive_signing_day=True)
+    assert [(e.kind, e.on, e.significant) for e in events] == [(EventKind.ED_VISIT, date(2025, 3, 1), True)]
+
+
+def test_a_stay_on_the_signing_day_that_the_snapshot_holds_is_not_new_even_counting_that_day():
+    signed = {**SIGNED_RECORD, "encounters": (an_encounter("IMP", start="2025-03-01"),)}
+    events = changes_since(snapshot_of(summary_of(**signed)), summary_of(**signed), signed_on=SIGNED_ON,
+                           plan=NO_PLAN, today=TODAY, inclusive_signing_day=True)
+    assert events == ()
 
 
 def test_an_encounter_diagnosis_is_a_new_condition_but_not_a_new_chronic_one():
@@ -265,6 +289,49 @@ def test_a_snapshot_missing_a_section_treats_it_as_unknown_not_empty():
     snapshot = snapshot_from_json({"schema": 1, "sections": []})
     now = summary_of(conditions=(a_condition("Asthma"),))
     assert changes_since(snapshot, now, signed_on=SIGNED_ON, plan=NO_PLAN, today=TODAY) == ()
+
+
+# --- Updated in the EHR (_lastUpdated) ---------------------------------------------------------------
+
+
+def updated(before: MedicalSummary, now: MedicalSummary, references: set[str]) -> tuple[HealthEvent, ...]:
+    return updated_in_ehr(frozenset(references), now, diff(before, now))
+
+
+def test_an_item_the_ehr_updated_without_a_change_the_snapshot_keeps_is_reported_once_and_not_significant():
+    signed = summary_of(**SIGNED_RECORD)
+    epilepsy = "Condition/cond-epilepsy"
+    (event,) = updated(signed, summary_of(**SIGNED_RECORD), {epilepsy, epilepsy})
+    assert (event.kind, event.key, event.label) == (EventKind.UPDATED_IN_EHR, epilepsy, "Epilepsy")
+    assert event.detail == "condition changed since signing" and not event.significant
+    assert event.title == "Record updated in the EHR" and event.event_id == f"updated-in-ehr:{epilepsy}"
+
+
+def test_a_medication_order_reissued_with_the_same_dose_is_reported_as_updated():
+    signed = summary_of(**SIGNED_RECORD)
+    (event,) = updated(signed, summary_of(**SIGNED_RECORD), {"MedicationRequest/mr-lev"})
+    assert (event.label, event.detail) == ("Levetiracetam", "medication order changed since signing")
+
+
+def test_an_update_the_snapshot_diff_already_reports_is_not_reported_again():
+    before = summary_of(medications=(a_medication_request("Levetiracetam", dose_text="5 mL", id="mr-lev"),))
+    now = summary_of(medications=(a_medication_request("Levetiracetam", dose_text="7 mL", id="mr-lev"),),
+                     conditions=(a_condition("Asthma", id="cond-asthma"),))
+    assert updated(before, now, {"MedicationRequest/mr-lev", "Condition/cond-asthma"}) == ()
+
+
+def test_updates_to_items_not_in_todays_record_or_in_a_failed_section_are_left_out():
+    signed = summary_of(**SIGNED_RECORD)
+    failed = summary_of(**{**SIGNED_RECORD, "conditions": a_section("conditions", state=SectionState.FAILED)})
+    assert updated(signed, summary_of(**SIGNED_RECORD), {"Condition/not-in-the-record", "Patient/p1"}) == ()
+    assert updated(signed, failed, {"Condition/cond-epilepsy"}) == ()
+
+
+def test_an_update_never_makes_the_review_due_by_itself():
+    signed = summary_of(**SIGNED_RECORD)
+    events = updated(signed, summary_of(**SIGNED_RECORD), {"Condition/cond-epilepsy", "Device/dev-enteral-feeding-pump"})
+    assert [e.label for e in events] == ["Epilepsy", "Enteral feeding pump"]
+    assert review_status(SIGNED, signed_on=SIGNED_ON, events=events, today=TODAY).state is ReviewState.NOT_DUE
 
 
 # --- When the review is due ---------------------------------------------------------------------------
