@@ -108,15 +108,12 @@ class Tracking:
         self.ehr = ehr
         self.audit = audit
         self.review_months = review_months
-        # The tenant of each launch whose record this service read: `review` asks that EHR what changed.
-        self._tenants: dict[str, Tenant] = {}
 
     # -- the record ---------------------------------------------------------------------------------
 
     def current_summary(self, launch: LaunchSession, tenant: Tenant, *, today: date,
                         fetched: Mapping[str, SectionFetch] | None = None) -> MedicalSummary:
         """Today's summary of the tracked sections; sections in `fetched` are not fetched again."""
-        self._tenants[launch.launch_id] = tenant
         sections = {key: fetch for key, fetch in (fetched or {}).items() if key in TRACKED_SECTIONS}
         missing = tuple(key for key in TRACKED_SECTIONS if key not in sections)
         if missing:
@@ -142,8 +139,8 @@ class Tracking:
 
     def review(self, launch: LaunchSession, summary: MedicalSummary, *, today: date,
                tenant: Tenant | None = None) -> ReviewPicture:
-        """Where the plan stands. `tenant` (by default the one `current_summary` was last given for this
-        launch) lets the review ask the EHR what changed since the signing; without one it does not."""
+        """Where the plan stands. With `tenant`, the review also asks that EHR (`_lastUpdated`) what
+        changed since the signing; without one it relies on the snapshot diff alone."""
         current = self.plans.current(launch.iss, launch.patient_id)
         signed = self.plans.latest_signed(launch.iss, launch.patient_id)
         if signed is None:
@@ -152,20 +149,24 @@ class Tracking:
             return ReviewPicture(current, None, None, False, (), (), status)
         taken = self.store.snapshot(signed.plan_id, signed.version)
         signed_on = taken.signed_on if taken else _signed_on(signed)
-        if taken is None:
-            found: tuple[HealthEvent, ...] = tuple(goals_past_target(signed.plan, today))
-        else:
-            found = changes_since(taken.snapshot, summary, signed_on=signed_on, plan=signed.plan, today=today,
-                                  inclusive_signing_day=True)  # record_signing takes it at the signing
-        signed_at = signed.plan.signed_at
-        tenant = tenant or self._tenants.get(launch.launch_id)
-        if signed_at is not None and tenant is not None:
-            updated = self.updated_since(launch, tenant, signed_at)
-            found += updated_in_ehr(updated.references, summary, found)
+        found = self._changes(launch, signed, taken, summary, today=today,
+                              tenant=tenant)
         unreviewed = without_reviewed(found, self.store.reviewed(launch.iss, launch.patient_id, signed.version))
         status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
                                review_months=self.review_months)
         return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status)
+
+    def _changes(self, launch: LaunchSession, signed: PlanVersion, taken: SigningSnapshot | None,
+                 summary: MedicalSummary, *, today: date, tenant: Tenant | None) -> tuple[HealthEvent, ...]:
+        """The snapshot diff, then what the EHR says was updated since the signing that the diff misses."""
+        if taken is None:
+            return tuple(goals_past_target(signed.plan, today))
+        found = changes_since(taken.snapshot, summary, signed_on=taken.signed_on, plan=signed.plan, today=today,
+                              inclusive_signing_day=True)  # record_signing takes the snapshot at the signing
+        signed_at = signed.plan.signed_at
+        if signed_at is None or tenant is None:
+            return found
+        return found + updated_in_ehr(self.updated_since(launch, tenant, signed_at).references, summary, found)
 
     def updated_since(self, launch: LaunchSession, tenant: Tenant, since: datetime) -> UpdatedSince:
         """What the EHR says changed for the patient since `since`; nothing when it cannot say."""

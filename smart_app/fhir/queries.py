@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
@@ -587,8 +587,8 @@ def fetch_updated_since(
 
 def fhir_instant(moment: datetime) -> str:
     """A FHIR instant in UTC to the millisecond ("2025-03-01T14:05:09.120Z"); a naive time is taken as UTC."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _may_ask_last_updated(resource_type: str, capabilities: Capabilities | None) -> bool:

@@ -76,7 +76,8 @@ def review_banner(fetched: Mapping[str, SectionFetch], today: date) -> str:
     service = tracking()
     try:
         picture = service.review(launch, service.current_summary(launch, current_tenant(), today=today,
-                                                                 fetched=fetched), today=today)
+                                                                 fetched=fetched), today=today,
+                                 tenant=current_tenant())
     except SmartAppError:
         return ""
     return render_template("tracking/_review_due.html", review=review_view(picture, _acting_role(launch)))
@@ -91,7 +92,7 @@ def review_banner(fetched: Mapping[str, SectionFetch], today: date) -> str:
 def show():
     launch, today, service = current_launch(), date.today(), tracking()
     summary = service.current_summary(launch, current_tenant(), today=today)
-    picture = service.review(launch, summary, today=today)
+    picture = service.review(launch, summary, today=today, tenant=current_tenant())
     role = _acting_role(launch)
     plan = picture.current.plan if picture.current else None
     return render_template(
@@ -146,7 +147,8 @@ def _posted_event(service: Tracking, launch: LaunchSession):
     if not event_id or len(event_id) > EVENT_ID_LENGTH:
         raise InvalidInput("That health event could not be found.")
     today = date.today()
-    picture = service.review(launch, service.current_summary(launch, current_tenant(), today=today), today=today)
+    picture = service.review(launch, service.current_summary(launch, current_tenant(), today=today), today=today,
+                             tenant=current_tenant())
     event = picture.event(event_id)
     if event is None or picture.signed is None:
         raise InvalidInput("That health event is no longer listed. Reload the page.")

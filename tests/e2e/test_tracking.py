@@ -203,6 +203,50 @@ def test_only_the_coordinator_adds_actions_for_events(app, sandbox):
     clinician.post("/progress/action", expect=400, event_id=event, base_version=version_on_page(html))
 
 
+EPILEPSY_ID = f"{CHILD}-condition-epilepsy"
+
+
+def epilepsy_with_a_new_note(today: date) -> dict:
+    """The child's epilepsy as the sandbox holds it, with a clinician's note added: a change that the
+    signing snapshot does not keep (name and status are the same)."""
+    (condition,) = [r for r in build_resources(today) if r["resourceType"] == "Condition" and r["id"] == EPILEPSY_ID]
+    return {**condition, "note": [{"text": "Seizure diary reviewed; rescue plan updated."}]}
+
+
+def last_updated_searches(sandbox) -> list[dict]:
+    return [r for r in sandbox.fhir_requests() if "_lastUpdated=" in r["query"]]
+
+
+def test_a_condition_changed_in_the_ehr_after_signing_shows_as_updated_in_the_ehr_without_making_the_review_due(
+        app, sandbox):
+    sign_a_plan(app, sandbox)
+    (stored,) = sandbox.control("resources", [epilepsy_with_a_new_note(date.today())])
+    assert stored["versionId"] == "2"  # the sandbox bumped the version (and meta.lastUpdated)
+
+    html = Relaunch(app, sandbox, COORDINATOR).progress()
+    # The snapshot diff sees nothing (same name, same status); only _lastUpdated tells.
+    assert event_ids(html) == [f"updated-in-ehr:Condition/{EPILEPSY_ID}"]
+    assert events_of(html) == [("Record updated in the EHR", "Epilepsy")]
+    assert "condition changed since signing" in html
+    assert texts(html, "review-state") == ["Review not due"]
+    assert {r["path"] for r in last_updated_searches(sandbox)} >= {"/fhir/Condition", "/fhir/Encounter"}
+
+
+def test_an_ehr_whose_capability_statement_lacks_last_updated_is_not_asked_and_the_page_still_works(
+        app, sandbox, monkeypatch):
+    import sandbox.fhir as sandbox_fhir
+
+    monkeypatch.setattr(sandbox_fhir, "SEARCH_PARAMS", tuple(p for p in sandbox_fhir.SEARCH_PARAMS
+                                                             if p[0] != "_lastUpdated"))
+    sign_a_plan(app, sandbox)
+    sandbox.control("resources", [epilepsy_with_a_new_note(date.today())])
+
+    html = Relaunch(app, sandbox, COORDINATOR).progress()
+    assert event_ids(html) == [] and 'data-testid="no-events"' in html
+    assert texts(html, "review-state") == ["Review not due"]
+    assert last_updated_searches(sandbox) == []
+
+
 def expected_hospital_use(today: date, plan_start: date, extra: list[dict]) -> dict[str, int]:
     """ED visits and admissions of the sandbox child in the indicator windows, from the sandbox data."""
     counts = {"ed-before": 0, "admissions-before": 0, "ed-since": 0, "admissions-since": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,8 +16,12 @@ from smart_app.fhir.queries import (
     CONDITION_ACTIVE,
     HEALTH_CONCERN,
     PROBLEM_LIST_ITEM,
+    UPDATED_SINCE_TYPES,
     QueryProfile,
+    UpdatedSince,
     fetch_sections,
+    fetch_updated_since,
+    fhir_instant,
     months_before,
     planned_searches,
     reference_key,
@@ -353,3 +357,62 @@ def test_care_team_asks_for_its_members_and_their_practitioners_in_the_same_sear
     assert ("_include:iterate", "PractitionerRole:practitioner") in search.params
     assert ("status", "active") in search.params
 
+
+
+# -- what changed since the signing (_lastUpdated) --------------------------------------------------
+
+SIGNED_AT = datetime(2025, 3, 1, 14, 5, 9, 120456, tzinfo=UTC)
+
+
+def capabilities_searching(params_by_type: dict[str, Sequence[str]]) -> Capabilities:
+    return Capabilities.from_statement({
+        "resourceType": "CapabilityStatement",
+        "rest": [{"mode": "server", "resource": [
+            {"type": t, "interaction": [{"code": "search-type"}], "searchParam": [{"name": n} for n in names]}
+            for t, names in params_by_type.items()]}],
+    })
+
+
+def echoing(*resources: dict, self_link: str | None = f"{BASE}/Condition?_lastUpdated=gt2025") -> SearchResult:
+    return SearchResult(tuple(resources), (), (), True, 1, self_link)
+
+
+def test_updated_since_asks_each_type_by_patient_and_last_updated_after_the_signing_to_the_millisecond():
+    gateway = FakeGateway(results={"Condition": echoing({"resourceType": "Condition", "id": "c1"})})
+    found = fetch_updated_since(gateway, "p1", SIGNED_AT, None)
+    assert {kind for kind, _ in gateway.searches} == set(UPDATED_SINCE_TYPES)
+    assert gateway.params_of("Condition") == [
+        {"patient": ["p1"], "_lastUpdated": ["gt2025-03-01T14:05:09.120Z"], "_count": ["100"]}]
+    assert found.references == frozenset({"Condition/c1"})
+
+
+def test_updated_since_asks_only_the_types_whose_capability_statement_lists_last_updated():
+    capabilities = capabilities_searching({"Condition": ("patient", "_lastUpdated"), "Encounter": ("patient", "date")})
+    gateway = FakeGateway(results={"Condition": echoing({"resourceType": "Condition", "id": "c1"})})
+    found = fetch_updated_since(gateway, "p1", SIGNED_AT, capabilities)
+    assert [kind for kind, _ in gateway.searches] == ["Condition"]
+    assert found == UpdatedSince(frozenset({"Condition/c1"}), frozenset({"Condition"}))
+
+
+def test_nothing_is_asked_when_the_capability_statement_lists_last_updated_nowhere():
+    gateway = FakeGateway()
+    found = fetch_updated_since(gateway, "p1", SIGNED_AT, capabilities_searching({"Condition": ("patient",)}))
+    assert gateway.searches == [] and found == UpdatedSince()
+
+
+def test_without_a_capability_statement_a_refusal_or_a_dropped_parameter_means_not_supported():
+    gateway = FakeGateway(
+        results={
+            "Condition": echoing({"resourceType": "Condition", "id": "c1"}),
+            "Encounter": echoing({"resourceType": "Encounter", "id": "e1"}, self_link=f"{BASE}/Encounter?patient=p1"),
+        },
+        failing={"MedicationRequest": FhirHttpError("no", status=400), "Device": FhirAccessError("down")},
+    )
+    found = fetch_updated_since(gateway, "p1", SIGNED_AT, Capabilities.unknown())
+    assert found.supported == frozenset({"Condition", "AllergyIntolerance"})
+    assert found.references == frozenset({"Condition/c1"})  # the encounter search ignored _lastUpdated
+
+
+def test_a_naive_signing_time_is_taken_as_utc():
+    assert fhir_instant(datetime(2025, 3, 1, 14, 5, 9)) == "2025-03-01T14:05:09.000Z"
+    assert fhir_instant(datetime(2025, 3, 1, 9, 5, 9, tzinfo=timezone(timedelta(hours=-5)))) == "2025-03-01T14:05:09.000Z"
