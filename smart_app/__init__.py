@@ -78,10 +78,10 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     )
     from . import web
     from .launch.routes import bp as launch_bp
-    from .views.home import bp as home_bp
     from .views.about import bp as about_bp
     from .views.family_copy import bp as family_copy_bp
     from .views.family_copy import links_bp
+    from .views.home import bp as home_bp
     from .views.review import bp as review_bp
     from .views.summary import bp as summary_bp
     from .views.tracking import bp as tracking_bp

@@ -425,6 +425,12 @@ def _date(value: Any, name: str, *, required: bool = False) -> date | None:
         raise AboutError(f"The {name} is not a date (use the date picker, or YYYY-MM-DD).") from None
 
 
+def consent_bundle(entries: Iterable[ConsentEntry], *, patient_id: str) -> dict[str, Any]:
+    """The consent in force as a collection Bundle of FHIR Consent resources."""
+    return {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"resource": consent_resource(e, patient_id=patient_id)} for e in entries]}
+
+
 def consent_resource(entry: ConsentEntry, *, patient_id: str) -> dict[str, Any]:
     """One entry as a FHIR R4 Consent: release of information to one recipient (SPOC-DOMAIN §6.5)."""
     actor_reference: dict[str, str] = {"display": entry.recipient}

@@ -131,8 +131,7 @@ def consent_bundle():
     """The consent in force as FHIR Consent resources (a collection Bundle)."""
     launch = current_launch()
     entries = about_store().consent(launch.iss, launch.patient_id)
-    return _fhir_json({"resourceType": "Bundle", "type": "collection",
-                       "entry": [{"resource": a.consent_resource(e, patient_id=launch.patient_id)} for e in entries]})
+    return _fhir_json(a.consent_bundle(entries, patient_id=launch.patient_id))
 
 
 # -- shared with the family copy ----------------------------------------------------------------
