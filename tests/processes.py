@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -89,3 +90,40 @@ def cookie_from(response: requests.Response) -> str:
     return f"{BROWSER_COOKIE}={match.group(1)}"
 
 
+
+
+@dataclass
+class TwoInstances:
+    """The sandbox EHR and two `spoc serve` processes sharing one database (the redirect URI names A)."""
+
+    ehr_url: str
+    a: AppProcess
+    b: AppProcess
+
+
+@contextmanager
+def sandbox_and_two_instances(database_url: str, tmp_path: Path) -> Iterator[TwoInstances]:
+    from datetime import date
+
+    from cryptography.fernet import Fernet
+
+    from sandbox import create_sandbox
+    from sandbox.config import SandboxClient, SandboxConfig
+    from sandbox.server import serve_in_thread
+
+    port_a, port_b = free_port(), free_port()
+    redirect_uri = f"http://127.0.0.1:{port_a}/callback"
+    config = SandboxConfig(app_launch_url=f"http://127.0.0.1:{port_a}/launch",
+                           clients=[SandboxClient(CLIENT_ID, (redirect_uri,))], today=date.today())
+    ehr = serve_in_thread(create_sandbox(config), host="localhost")
+    tenants_file = tmp_path / "tenants.toml"
+    tenants_file.write_text(tenants_toml(f"{ehr.url}/fhir", redirect_uri, ehr.url))
+    env = {**os.environ, "SPOC_TENANTS_FILE": str(tenants_file), "SPOC_TOKEN_KEYS": Fernet.generate_key().decode(),
+           "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    try:
+        with spoc_serve(port_a, env, tmp_path / "a.log") as a, spoc_serve(port_b, env, tmp_path / "b.log") as b:
+            wait_until_healthy(a)
+            wait_until_healthy(b)
+            yield TwoInstances(ehr.url, a, b)
+    finally:
+        ehr.shutdown()

@@ -3,23 +3,17 @@ every edit either lands or is reported to its author as a conflict; none disappe
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
-from sandbox import create_sandbox
-from sandbox.config import SandboxClient, SandboxConfig
-from sandbox.server import serve_in_thread
 from smart_app.store import create_engine
 from smart_app.store.plans import PlanStore
-from tests.processes import CLIENT_ID, cookie_from, free_port, spoc_serve, tenants_toml, wait_until_healthy
+from tests.processes import cookie_from, sandbox_and_two_instances
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -88,33 +82,20 @@ def edit_many(editor: Editor, seed: int, start: threading.Barrier) -> None:
 
 
 def test_two_people_two_processes_200_edits_none_lost(postgres_database, tmp_path):
-    port_a, port_b = free_port(), free_port()
-    redirect_uri = f"http://127.0.0.1:{port_a}/callback"
-    config = SandboxConfig(app_launch_url=f"http://127.0.0.1:{port_a}/launch",
-                           clients=[SandboxClient(CLIENT_ID, (redirect_uri,))], today=date.today())
-    ehr = serve_in_thread(create_sandbox(config), host="localhost")
-    tenants_file = tmp_path / "tenants.toml"
-    tenants_file.write_text(tenants_toml(f"{ehr.url}/fhir", redirect_uri, ehr.url))
-    env = {**os.environ, "SPOC_TENANTS_FILE": str(tenants_file), "SPOC_TOKEN_KEYS": Fernet.generate_key().decode(),
-           "DATABASE_URL": postgres_database, "PYTHONUNBUFFERED": "1"}
-    try:
-        with spoc_serve(port_a, env, tmp_path / "a.log") as a, spoc_serve(port_b, env, tmp_path / "b.log") as b:
-            wait_until_healthy(a)
-            wait_until_healthy(b)
-            jordan, rosa = Editor("Jordan", a.url), Editor("Rosa", b.url)
-            launch_editor(jordan, ehr.url, "jordan-lee")
-            launch_editor(rosa, ehr.url, "rosa-delgado")
-            html = jordan.page()
-            token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-            assert jordan.post({"command": "start-plan", "base_version": "", "csrf_token": token}).status_code == 303
-            barrier = threading.Barrier(2)
-            threads = [threading.Thread(target=edit_many, args=(e, s, barrier)) for e, s in ((jordan, 1), (rosa, 2))]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(300)
-    finally:
-        ehr.shutdown()
+    with sandbox_and_two_instances(postgres_database, tmp_path) as instances:
+        ehr_url = instances.ehr_url
+        jordan, rosa = Editor("Jordan", instances.a.url), Editor("Rosa", instances.b.url)
+        launch_editor(jordan, ehr_url, "jordan-lee")
+        launch_editor(rosa, ehr_url, "rosa-delgado")
+        html = jordan.page()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        assert jordan.post({"command": "start-plan", "base_version": "", "csrf_token": token}).status_code == 303
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=edit_many, args=(e, s, barrier)) for e, s in ((jordan, 1), (rosa, 2))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
 
     outcomes = jordan.outcomes + rosa.outcomes
     assert len(outcomes) == 2 * EDITS_PER_USER >= 200
@@ -125,7 +106,7 @@ def test_two_people_two_processes_200_edits_none_lost(postgres_database, tmp_pat
     engine = create_engine(postgres_database)
     try:
         store = PlanStore(engine)  # the database is shared with other tests: find this site's plan
-        history = store.history(store.current(f"{ehr.url}/fhir", CHILD).plan_id)
+        history = store.history(store.current(f"{ehr_url}/fhir", CHILD).plan_id)
     finally:
         engine.dispose()
     assert len(history) == 1 + len(landed)  # one version per landed edit, nothing else
