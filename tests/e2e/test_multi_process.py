@@ -16,9 +16,7 @@ from tests.support import query_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-CLIENT_ID = "spoc-multi"
 CHILD = "sofia-rivera"
-START_TIMEOUT_S = 20
 FORBIDDEN_IN_LOGS = ("access_token", "refresh_token", "Bearer ", "code=", "state=", "launch=", "Authorization")
 
 
