@@ -78,6 +78,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "page": "Page",
         "print": "Print",
         "download_pdf": "Download PDF",
+        "open_new_tab": "Open in a new tab",
     },
     "es": {
         "title": "Nuestro Plan de Cuidado Compartido",
@@ -137,6 +138,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "page": "Página",
         "print": "Imprimir",
         "download_pdf": "Descargar PDF",
+        "open_new_tab": "Abrir en una pestaña nueva",
     },
 }
 
