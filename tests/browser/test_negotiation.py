@@ -27,6 +27,7 @@ def add_goal(frame, text: str, kind: str) -> None:
     form.get_by_label("Goal", exact=True).fill(text)
     form.get_by_label("Kind", exact=True).select_option(kind)
     form.get_by_role("button", name="Add goal").click()
+    frame.locator('[data-testid="goal-text"]', has_text=text).wait_for()  # the page came back with it
 
 
 def add_action(frame, goal_text: str, text: str, owner: str, due: str) -> None:
@@ -38,6 +39,7 @@ def add_action(frame, goal_text: str, text: str, owner: str, due: str) -> None:
     adder.get_by_label("Responsible", exact=True).select_option(owner)
     adder.get_by_label("Due date", exact=True).fill(due)
     adder.get_by_role("button", name="Add action").click()
+    frame.locator('[data-testid="action-text"]', has_text=text).wait_for()
 
 
 def row(frame, text: str):
@@ -63,15 +65,17 @@ def test_coordinator_and_clinician_negotiate_resolve_sign_and_the_plan_freezes(p
         clinician.locator('[data-testid="plan-state"]', has_text="In review").wait_for()
         pump = row(clinician, "Replace the feeding pump")
         pump.get_by_role("button", name="Agree").first.click()
+        row(clinician, "Replace the feeding pump").get_by_text("Agrees").wait_for()
         log = row(clinician, "weekly seizure log")
         log.locator("summary", has_text="Amend or decline").first.click()
         log.get_by_label("Proposed wording").first.fill("Seizure log twice a week, shared with the school nurse")
         log.get_by_role("button", name="Propose this change").first.click()
+        row(clinician, "weekly seizure log").get_by_text("Proposes a change").wait_for()
         rescue = row(clinician, "rescue medication")
         rescue.locator("summary", has_text="Amend or decline").first.click()
         rescue.get_by_label("Reason for declining").first.fill("Neurology owns the rescue plan")
         rescue.get_by_role("button", name="Decline").first.click()
-        clinician.locator('[data-testid="open-disagreements"]').wait_for()
+        row(clinician, "rescue medication").get_by_text("Declines").wait_for()
 
         c_page.reload()  # a relaunch from the chart: the app remembers the coordinator's role
         coordinator = app_frame(c_page, deployment)
@@ -80,10 +84,12 @@ def test_coordinator_and_clinician_negotiate_resolve_sign_and_the_plan_freezes(p
         screenshot_app(c_page, "review-side-by-side-disagreements")
         log = row(coordinator, "weekly seizure log")
         log.get_by_role("button", name="Accept this change").click()
+        row(coordinator, "Seizure log twice a week").wait_for()
         rescue = row(coordinator, "rescue medication")
         rescue.locator("summary", has_text="Record how it was resolved").click()
         rescue.get_by_label("How it was resolved").fill("Asked neurology to own it; PCP to follow up")
         rescue.get_by_role("button", name="Mark resolved").click()
+        coordinator.locator('[data-testid="open-disagreements"]').wait_for(state="detached")
         coordinator.get_by_role("button", name="Sign as Care coordinator").click()
         coordinator.locator('[data-testid="signoff"]', has_text="signed by").wait_for()
 

@@ -20,6 +20,7 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
     first.locator("summary", has_text="Note or hide").click()
     first.locator('input[name="reason"]').fill("Recorded twice; kept under epilepsy")
     first.get_by_role("button", name="Hide from the plan").click()
+    frame.locator('[data-testid="hidden-conditions"]').wait_for()  # the page came back with it hidden
     frame.locator('[data-testid="load-status"]').filter(has_text="Up to date").wait_for()
 
     equipment = frame.locator('[data-testid="section-equipment"]')
@@ -27,6 +28,7 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
     item.locator("summary", has_text="Note or hide").click()
     item.locator('textarea[name="note"]').fill("Spare battery kept at school")
     item.get_by_role("button", name="Save note").click()
+    frame.locator('[data-testid="item-note"]', has_text="Spare battery kept at school").wait_for()
     frame.locator('[data-testid="load-status"]').filter(has_text="Up to date").wait_for()
 
     add = frame.locator('[data-testid="add-equipment"]')
@@ -34,6 +36,7 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
     add.locator('input[name="label"]').fill("Feeding pump backpack")
     add.locator('input[name="contact"]').fill("Acme Home Medical (555) 555-0199")
     add.get_by_role("button", name="Add to the plan").press("Enter")
+    frame.locator('[data-testid="section-equipment"] .item-label', has_text="Feeding pump backpack").wait_for()
     frame.locator('[data-testid="load-status"]').filter(has_text="Up to date").wait_for()
 
     page.reload()  # relaunch: the chart issues a new launch, a new session
