@@ -28,6 +28,7 @@ class Settings:
     fhir_timeout_s: float = 10.0
     max_authorize_url: int = 2000  # R11: longer URLs go by POST when the server allows it
     trusted_hosts: tuple[str, ...] = ()
+    time_zone: str = "UTC"  # the site's calendar: what "today" is for due dates and reviews
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -42,4 +43,5 @@ class Settings:
             session_idle_timeout_s=int(env.get("SPOC_SESSION_IDLE_TIMEOUT_S", "900")),
             fhir_timeout_s=float(env.get("SPOC_FHIR_TIMEOUT_S", "10")),
             trusted_hosts=tuple(h for h in env.get("SPOC_TRUSTED_HOSTS", "").split(",") if h),
+            time_zone=env.get("SPOC_TIME_ZONE", "UTC"),
         )

@@ -142,7 +142,7 @@ def _keep_encounter_only_if_it_is_the_patients(launch_id: str) -> None:
     """R20: an encounter from the EHR is used only if its subject is the launch patient."""
     state = app_state()
     launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE, ""))
-    if not state.ehr.encounter_belongs_to_patient(launch, g.tenant):
+    if not state.services.summary.encounter_belongs_to_patient(launch, g.tenant):
         log.warning("launch encounter ignored: not this patient's or unreadable")
         state.sessions.clear_encounter(launch_id)
 

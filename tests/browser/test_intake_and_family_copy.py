@@ -22,7 +22,7 @@ def sign_a_plan(deployment) -> None:
         actions=(NegotiatedAction("a1", "Keep a night log of alarms", owner=Owner(Role.FAMILY, "Ana Lucía Rivera"),
                                   goal_id="g1", due=today + timedelta(days=30)),),
         state=PlanState.SIGNED, signed_at=datetime.now(UTC), next_review=today + timedelta(days=182))
-    deployment.app.extensions["spoc"].plans.save(deployment.ehr.iss, CHILD, plan, base_version=None,
+    deployment.app.extensions["spoc"].services.planning.plans.save(deployment.ehr.iss, CHILD, plan, base_version=None,
                                                  saved_by="Jordan Lee")
 
 

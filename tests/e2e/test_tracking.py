@@ -147,7 +147,7 @@ def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_c
     assert 'data-testid="plan-state">Draft' in plan and "Revision 2" in plan
     assert "Follow up on the new condition: Obstructive sleep apnea" in texts(plan, "action-text")
     assert "Replace the feeding pump" in texts(plan, "action-text")  # the revision starts from the signed plan
-    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
     added = current.plan.actions[-1]
     assert added.condition_refs == (f"Condition/{NEW_CONDITION_ID}",)
     assert added.owner.role.value == "coordinator" and added.due == date.today() + timedelta(days=14)
@@ -165,7 +165,7 @@ def test_a_stale_add_an_action_is_refused_and_nothing_is_saved(app, sandbox):
     again.post("/progress/revision", base_version=stale)  # someone opened a revision meanwhile
     response = again.post("/progress/action", expect=409, event_id=event, base_version=stale)
     assert 'data-testid="conflict"' in response.get_data(as_text=True)
-    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
     assert [a.text for a in current.plan.actions] == ["Replace the feeding pump"]
 
 

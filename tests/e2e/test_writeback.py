@@ -73,7 +73,7 @@ def a_plan(**changes) -> Plan:
 
 
 def sign(app, sandbox, plan: Plan, base: PlanVersion | None = None) -> PlanVersion:
-    return app.extensions["spoc"].plans.save(sandbox.iss, PATIENT, plan, base_version=base.version if base else None,
+    return app.extensions["spoc"].services.planning.plans.save(sandbox.iss, PATIENT, plan, base_version=base.version if base else None,
                                              saved_by="Dr Grace Okafor")
 
 
@@ -102,7 +102,7 @@ class Chart:
 
     def gateway(self):
         state, session = self.app.extensions["spoc"], self.session()
-        gateway = state.ehr.gateway(session, state.tenants.for_iss(session.iss))
+        gateway = state.services.summary.ehr.gateway(session, state.tenants.for_iss(session.iss))
         gateway.forget_reads()
         return gateway
 
@@ -209,7 +209,7 @@ def test_a_task_changed_in_the_ehr_gives_the_reconcile_view_and_loses_neither_si
     assert outcome_of(page) == "reconcile" and 'id="reconcile"' in page
     assert "Pump replaced by vendor (EHR edit)" in page and "Arrange feeding-pump replacement" in page
     assert chart.gateway().read(f"Task/{task['id']}")["description"] == "Pump replaced by vendor (EHR edit)"
-    assert app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).plan == revised.plan
+    assert app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, PATIENT).plan == revised.plan
 
     overwrite = re.search(r'name="overwrite_ehr_version" value="([^"]*)"', page).group(1)
     assert outcome_of(chart.file(overwrite_ehr_version=overwrite)) == "filed"
@@ -237,7 +237,7 @@ def test_changes_made_in_the_ehr_after_filing_show_on_the_next_visit(app, sandbo
     sandbox.control("resources", [task | {"description": "Pulmonology review (moved to telehealth)"}])
     page = chart.page()
     assert 'id="ehr-changes"' in page and "moved to telehealth" in page
-    assert version.version == app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).version
+    assert version.version == app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, PATIENT).version
 
 
 @pytest.mark.parametrize("change", [{"max_transaction_entries": 3}, {"transaction_supported": False}])
