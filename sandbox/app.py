@@ -25,8 +25,9 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     config = config or SandboxConfig()
     app = Flask(__name__, static_url_path="/ehr/static")
     app.json.sort_keys = False
-    resources = config.resources if config.resources is not None else bundled_resources(config.today)
-    app.extensions[EXTENSION] = SandboxState(config, ResourceStore(resources), faults=FaultBook(config.faults))
+    resources = config.resources if config.resources is not None else bundled_resources(config.day())
+    app.extensions[EXTENSION] = SandboxState(config, ResourceStore(resources, now=config.now),
+                                             faults=FaultBook(config.faults))
     for blueprint in (auth.bp, fhir.bp, chart.bp, controls.bp):
         app.register_blueprint(blueprint)
     _install_gateway(app)
@@ -34,7 +35,7 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     return app
 
 
-def bundled_resources(today: date | None) -> list[dict]:
+def bundled_resources(today: date) -> list[dict]:
     """The synthetic characters, or nothing when that module has not been written yet."""
     try:
         characters = importlib.import_module(CHARACTERS_MODULE)
@@ -42,7 +43,7 @@ def bundled_resources(today: date | None) -> list[dict]:
         if missing.name not in (CHARACTERS_MODULE, "sandbox.data"):
             raise
         return []
-    return characters.build_resources(today or date.today())
+    return characters.build_resources(today)
 
 
 def _is_fhir_request() -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 DEFAULT_CLIENT_ID = "spoc-demo"
@@ -57,7 +57,8 @@ class SandboxConfig:
     app_launch_url: str = DEFAULT_APP_LAUNCH_URL
     clients: list[SandboxClient] = field(default_factory=_default_clients)
     resources: list[dict] | None = None  # None -> sandbox.data.characters
-    today: date | None = None
+    today: date | None = None  # the day the bundled characters are built around; None: the clock's day
+    clock_offset: timedelta = timedelta(0)  # added to the real time: pins the EHR's day with the app's
     latency_ms: int = 0
     include_supported: bool = True
     default_page_size: int = 50
@@ -71,6 +72,12 @@ class SandboxConfig:
     transaction_supported: bool = True
     max_transaction_entries: int | None = None
     users: list[SandboxUser] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    def day(self) -> date:
+        return self.today or self.now().date()
 
     def client(self, client_id: str | None) -> SandboxClient | None:
         return next((c for c in self.clients if c.client_id == client_id), None)

@@ -28,7 +28,7 @@ from sandbox.search import (
     patient_ids,
 )
 from sandbox.state import Cursor, MatchedResults, SandboxState, fhir_base, sandbox_state
-from sandbox.store import Gone, instant_now, new_id
+from sandbox.store import Gone, instant, new_id
 from sandbox.tokens import Authorization
 
 bp = Blueprint("sandbox_fhir", __name__, url_prefix="/fhir")
@@ -319,7 +319,7 @@ def _searchset(state: SandboxState, query: Query, page: list[dict], extra: list[
         entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}",
                         "resource": operation_outcome(warning, "warning", "informational"),
                         "search": {"mode": "outcome"}})
-    return {"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": instant_now()},
+    return {"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": instant(state.config.now())},
             "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
@@ -645,7 +645,7 @@ def capability_statement(state: SandboxState) -> dict:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": instant_now()[:10],
+        "date": instant(state.config.now())[:10],
         "kind": "instance",
         "software": {"name": "SPOC sandbox EHR"},
         "implementation": {"description": "Local SMART on FHIR sandbox EHR", "url": base},

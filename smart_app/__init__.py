@@ -54,7 +54,7 @@ class AppState:
 def create_app(settings: Settings | None = None, tenants: TenantRegistry | None = None, *,
                clock: Clock | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    clock = clock or Clock(settings.time_zone)
+    clock = clock or settings.clock()
     # R64: urllib3 logs full request URLs at DEBUG (FHIR queries, OAuth redirects); never let it.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     tenants = tenants or TenantRegistry.load(settings.tenants_file)
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         idle_timeout_s=settings.session_idle_timeout_s,
         state_lifetime_s=settings.state_lifetime_s,
     )
-    audit = AuditTrail(engine)
+    audit = AuditTrail(engine, clock)
     client_keys = ClientKeys(tenants)
     app.extensions["spoc"] = AppState(
         settings=settings,

@@ -18,7 +18,7 @@ from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.store import create_engine, upgrade
 from smart_app.tenants import TenantRegistry
-from tests.support import APP_ORIGIN, CLIENT_ID, SandboxHandle, a_tenant
+from tests.support import APP_ORIGIN, CLIENT_ID, CLOCK, TODAY, SandboxHandle, a_tenant
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get("SPOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -77,14 +77,13 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture
 def sandbox_config():
     """The sandbox's configuration for this test; change it before the sandbox fixture starts."""
-    from datetime import date
-
     from sandbox.config import SandboxClient, SandboxConfig
 
     return SandboxConfig(
         app_launch_url=f"{APP_ORIGIN}/launch",
         clients=[SandboxClient(CLIENT_ID, (f"{APP_ORIGIN}/callback",))],
-        today=date.today(),
+        today=TODAY,
+        clock_offset=CLOCK.offset,
     )
 
 
@@ -115,7 +114,7 @@ def settings(tmp_path, database_url) -> Settings:
 
 @pytest.fixture
 def app(settings, tenants):
-    app = create_app(settings, tenants)
+    app = create_app(settings, tenants, clock=CLOCK)
     app.config["TESTING"] = True
     yield app
     app.extensions["spoc"].engine.dispose()

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -21,12 +21,11 @@ from smart_app.plan.model import Goal, GoalKind, NegotiatedAction, Owner, Plan, 
 from smart_app.pdf import render_pdf
 from smart_app.services import about_us
 from smart_app.views import family_copy as fc
-from tests.support import ROOT, launch, launch_id_of
+from tests.support import CLOCK, ROOT, TODAY, launch, launch_id_of
 
 CHILD = "sofia-rivera"
 PDF_ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
-TODAY = date.today()
 
 GOALS = (
     Goal("g1", "Sleep through the night without pump alarms", kind=GoalKind.FAMILY,
@@ -83,7 +82,7 @@ class Chart:
         assert self.post("/about/consent", "/about/consent", form).status_code == 303
 
     def sign_plan(self) -> None:
-        plan = Plan(goals=GOALS, actions=ACTIONS, state=PlanState.SIGNED, signed_at=datetime.now(UTC),
+        plan = Plan(goals=GOALS, actions=ACTIONS, state=PlanState.SIGNED, signed_at=CLOCK.now(),
                     next_review=TODAY + timedelta(days=182))
         self.app.extensions["spoc"].services.planning.plans.save(self.sandbox.iss, CHILD, plan, base_version=None, saved_by="Jordan Lee")
 
@@ -278,8 +277,8 @@ def test_a_tampered_or_expired_link_opens_nothing(chart, app):
     assert new_tab.get(f"/copy/{link_id}.{later}.{signature}").status_code == 404
     assert new_tab.get(f"/copy/{link_id[:-2]}xy.{stamp}.{signature}").status_code == 404
     secret = b"k" * 32
-    token = about_us.sign_link("abc", datetime.now(UTC) + about_us.LINK_LIFETIME, secret)
-    assert about_us.verify_link(token, secret, datetime.now(UTC)) == "abc"
-    assert about_us.verify_link(token, secret, datetime.now(UTC) + timedelta(minutes=11)) is None
-    assert about_us.verify_link(token, b"other" * 8, datetime.now(UTC)) is None
+    token = about_us.sign_link("abc", CLOCK.now() + about_us.LINK_LIFETIME, secret)
+    assert about_us.verify_link(token, secret, CLOCK.now()) == "abc"
+    assert about_us.verify_link(token, secret, CLOCK.now() + timedelta(minutes=11)) is None
+    assert about_us.verify_link(token, b"other" * 8, CLOCK.now()) is None
 

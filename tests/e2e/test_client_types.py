@@ -35,6 +35,7 @@ from tests.support import (
     launch_id_of,
     path_of,
     query_of,
+    CLOCK,
 )
 
 CHILD = "sofia-rivera"
@@ -52,7 +53,7 @@ def app_for(settings):
     built = []
 
     def build(*tenants: Tenant):
-        app = create_app(settings, TenantRegistry(tenants))
+        app = create_app(settings, TenantRegistry(tenants), clock=CLOCK)
         app.config["TESTING"] = True
         built.append(app)
         return app

@@ -40,10 +40,9 @@ from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM
 from smart_app.security import BROWSER_COOKIE
 from smart_app.store.about import AboutStore
 from smart_app.tenants import TenantRegistry
-from tests.support import a_tenant, launch, launch_id_of
+from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
 
 PATIENT = "sofia-rivera"
-TODAY = date.today()
 SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
 
 
@@ -279,7 +278,7 @@ def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(
 def test_without_the_careplan_scope_the_note_tier_is_chosen(settings, sandbox):
     scopes = ("openid", "fhirUser", "patient/Patient.rs", "patient/Condition.rs", "patient/CarePlan.rs",
               "patient/DocumentReference.crs", "patient/Goal.cu", "patient/Task.cu", "patient/CareTeam.cu")
-    app = create_app(settings, TenantRegistry([a_tenant(sandbox, scopes=scopes)]))
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox, scopes=scopes)]), clock=CLOCK)
     try:
         chart = Chart(app, app.test_client(), sandbox)
         sign(app, sandbox, a_plan())
@@ -310,7 +309,7 @@ def test_the_pdf_rendition_opens_as_a_pdf(app, sandbox, chart):
 
 
 def test_with_the_default_scopes_a_revision_is_filed_even_though_tasks_cannot_be_read_back(settings, sandbox):
-    app = create_app(settings, TenantRegistry([a_tenant(sandbox)]))
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox)]), clock=CLOCK)
     try:
         chart = Chart(app, app.test_client(), sandbox)
         first = sign(app, sandbox, a_plan())
