@@ -118,6 +118,8 @@ def callback():
     except LaunchError:
         state.audit.record("launch", "failure", iss=tenant.iss, reason="token-response")
         raise
+    if response.get("encounter") and not context.encounter_id:
+        log.warning("launch encounter ignored: not a FHIR id")
     fhir_user = None
     if context.id_token and "openid" in pending.scope.split():
         fhir_user = oauth.validate_id_token(

@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -344,7 +345,8 @@ def test_without_need_patient_banner_the_app_shows_no_banner(client, sandbox):
     assert "patient-banner" not in client.get(f"/p/{launch_id}/plan").get_data(as_text=True)
 
 
-def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app):
+@pytest.mark.parametrize("other", [TODDLER, f"{CHILD},{TODDLER}"])
+def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app, other):
     import responses
 
     sandbox.control("config", {"access_token_lifetime_s": 30})  # due for refresh at once
@@ -352,9 +354,40 @@ def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.add_passthru(f"{sandbox.url}/fhir")
         mock.add(responses.POST, f"{sandbox.url}/auth/token", json={
-            "access_token": "another", "token_type": "Bearer", "expires_in": 3600, "patient": TODDLER})
+            "access_token": "another", "token_type": "Bearer", "expires_in": 3600, "patient": other})
         lines = sections(client, launch_id)
     assert "relaunch" in lines["error"].lower()  # R19: the session is over, whichever request noticed first
     assert client.get(f"/p/{launch_id}/").status_code == 401
     with engine_of(app).connect() as conn:
         assert conn.execute(sa.select(launch_sessions.c.end_reason)).scalar() == "patient-changed"
+
+
+def land_with_token_response(client, sandbox, **context):
+    """A launch whose token endpoint answers with these context values (patient, encounter)."""
+    import responses
+
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.add_passthru(f"{sandbox.url}/fhir")
+        mock.add(responses.POST, f"{sandbox.url}/auth/token", json={
+            "access_token": "at", "token_type": "Bearer", "expires_in": 3600, "scope": "launch patient/*.rs",
+            **context})
+        return client.get(callback)
+
+
+def test_a_token_response_patient_that_is_not_a_fhir_id_refuses_the_launch(client, sandbox, app):
+    for patient in ("p" * 201, f"{CHILD},{TODDLER}"):  # too long for the store; an OR search on a lenient server
+        response = land_with_token_response(client, sandbox, patient=patient)
+        assert response.status_code == 400
+        assert "relaunch" in response.get_data(as_text=True).lower()
+    with engine_of(app).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(launch_sessions)).scalar() == 0
+
+
+def test_a_token_response_encounter_that_is_not_a_fhir_id_is_dropped_with_a_warning(client, sandbox, app, caplog):
+    caplog.set_level(logging.WARNING)
+    landed = land_with_token_response(client, sandbox, patient=CHILD, encounter=f"{'e' * 300},x")
+    assert landed.status_code == 303  # R20: the launch goes on, without the encounter
+    assert encounter_of(app) is None
+    assert "encounter ignored" in caplog.text
