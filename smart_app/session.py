@@ -129,14 +129,18 @@ class SessionStore:
             scope=row.scope,
         )
 
-    def issuer_of_state(self, state: str | None) -> str | None:
-        """The tenant `iss` a state was issued for, without consuming it (for error pages)."""
-        if not state:
+    def issuer_of_state(self, state: str | None, browser: str | None) -> str | None:
+        """The tenant `iss` of a live authorization this browser began with `state`, without consuming
+        it (for error pages); None for any other state."""
+        if not state or not browser:
             return None
+        table = pending_authorizations
         with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(pending_authorizations.c.iss).where(pending_authorizations.c.state_hash == digest(state))
-            ).scalar()
+            row = conn.execute(sa.select(table.c.iss, table.c.browser_hash, table.c.created_at)
+                               .where(table.c.state_hash == digest(state))).first()
+        if row is None or utcnow() - _aware(row.created_at) > self.state_lifetime:
+            return None
+        return row.iss if same_secret(row.browser_hash, digest(browser)) else None
 
     # -- launch sessions ---------------------------------------------------------------------
     def create(

@@ -85,15 +85,15 @@ def _set_browser_cookie(response, browser: str) -> None:
 def callback():
     state = app_state()
     oauth_state = request.args.get("state")
-    if request.args.get("error"):  # R16: show the EHR's error, never loop back into authorize
-        iss = state.sessions.issuer_of_state(oauth_state)
+    if request.args.get("error"):  # R16: say why, never loop back into authorize
+        iss = state.sessions.issuer_of_state(oauth_state, request.cookies.get(BROWSER_COOKIE))
         if iss:
             g.tenant = state.tenants.for_iss(iss)
         state.audit.record("launch", "failure", iss=iss, reason="oauth-error", error=request.args["error"][:60])
-        raise AuthorizationDenied(
-            _oauth_error_message(request.args["error"], request.args.get("error_description")),
-            error_uri=_safe_uri(request.args.get("error_uri")),
-        )
+        # Anyone can send a browser here with an error of their making: the EHR's own words are shown only
+        # for a launch this browser began, and error_uri never becomes a link (issue 12 overrides R16).
+        description = request.args.get("error_description") if iss else None
+        raise AuthorizationDenied(_oauth_error_message(request.args["error"], description))
     try:
         pending = state.sessions.consume_authorization(oauth_state, request.cookies.get(BROWSER_COOKIE))
     except LaunchError:
@@ -170,7 +170,3 @@ def _oauth_error_message(error: str, description: str | None) -> str:
     if description:
         message += f" The EHR said: “{description[:300]}”"
     return message
-
-
-def _safe_uri(uri: str | None) -> str | None:
-    return uri if uri and uri.startswith(("https://", "http://")) else None

@@ -143,9 +143,32 @@ def test_an_oauth_error_at_the_callback_shows_the_ehrs_reason_and_a_relaunch_hin
     body = response.get_data(as_text=True)
     assert response.status_code == 400  # R16
     assert "User &lt;b&gt;declined&lt;/b&gt;" in body and "<b>declined" not in body
-    assert 'href="https://ehr.example/help/denied"' in body
+    # R16 asks for a link to error_uri; the hostile review (issue 12) overrides it: anyone can put an
+    # error_uri in a callback URL, so the page never links to it.
+    assert "ehr.example/help" not in body and "More about this error" not in body
     assert "relaunch the Shared Plan of Care from the patient" in body
     assert "Location" not in response.headers  # never loops back into authorize
+
+
+ATTACKER_ERROR = {"error": "server_error", "error_description": "Call 555-0100 to restore access",
+                  "error_uri": "https://attacker.example/restore"}
+
+
+def test_an_oauth_error_without_a_state_shows_a_fixed_message_and_none_of_the_callers_text(client, sandbox):
+    response = client.get("/callback", query_string=ATTACKER_ERROR)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The EHR had a problem signing you in." in body
+    assert "555-0100" not in body and "attacker.example" not in body and "More about this error" not in body
+
+
+def test_an_oauth_error_with_the_state_of_another_browser_shows_none_of_the_callers_text(app, sandbox):
+    start = app.test_client().get(path_of(chart_launch_url(sandbox, CHILD)))
+    state = query_of(start.headers["Location"])["state"]
+    response = app.test_client().get("/callback", query_string={**ATTACKER_ERROR, "state": state})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "The EHR had a problem signing you in." in body
+    assert "555-0100" not in body and "attacker.example" not in body
 
 
 def test_a_wrong_pkce_verifier_is_rejected_by_the_sandbox_and_shown_as_a_failed_sign_in(client, sandbox, app):
