@@ -7,6 +7,7 @@ Several app processes share these rows, so a launch begun on one completes on an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,11 +73,13 @@ class TokenSet:
 
 
 class SessionStore:
-    def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int) -> None:
+    def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.cipher = cipher
         self.idle_timeout = timedelta(seconds=idle_timeout_s)
         self.state_lifetime = timedelta(seconds=state_lifetime_s)
+        self.clock = clock  # an aware UTC datetime; tests pass their own
 
     # -- authorizations in flight ------------------------------------------------------------
     def begin_authorization(self, state: str, browser: str, pending: PendingAuthorization) -> None:
@@ -92,7 +95,7 @@ class SessionStore:
                     issuer=pending.issuer,
                     jwks_uri=pending.jwks_uri,
                     scope=pending.scope,
-                    created_at=utcnow(),
+                    created_at=self.clock(),
                 )
             )
 
@@ -102,7 +105,7 @@ class SessionStore:
         across processes."""
         if not state:
             raise LaunchError("The EHR's reply carried no state, so it cannot be matched to a launch.")
-        now = utcnow()
+        now = self.clock()
         table = pending_authorizations
         with self.engine.begin() as conn:
             claimed = conn.execute(
@@ -138,7 +141,7 @@ class SessionStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(table.c.iss, table.c.browser_hash, table.c.created_at)
                                .where(table.c.state_hash == digest(state))).first()
-        if row is None or utcnow() - _aware(row.created_at) > self.state_lifetime:
+        if row is None or self.clock() - _aware(row.created_at) > self.state_lifetime:
             return None
         return row.iss if same_secret(row.browser_hash, digest(browser)) else None
 
@@ -158,7 +161,7 @@ class SessionStore:
         token_endpoint: str,
     ) -> str:
         launch_id = new_handle()
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(
                 launch_sessions.insert().values(
@@ -185,23 +188,18 @@ class SessionStore:
 
     def load(self, launch_id: str, browser: str | None) -> LaunchSession:
         """The live session for this handle and browser, its idle clock restarted (R34)."""
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
             if row is None or not browser or not same_secret(row.browser_hash, digest(browser)):
                 raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
             if row.ended_at is not None:
                 raise SessionExpired("This Shared Plan of Care session has ended.")
-            if now - _aware(row.last_seen_at) > self.idle_timeout:
-                conn.execute(
-                    launch_sessions.update()
-                    .where(launch_sessions.c.launch_id == launch_id)
-                    .values(ended_at=now, end_reason="idle")
-                )
-                raise SessionExpired("This session ended after a period without activity.")
-            conn.execute(
-                launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(last_seen_at=now)
-            )
+            idle = now - _aware(row.last_seen_at) > self.idle_timeout
+            change = {"ended_at": now, "end_reason": "idle"} if idle else {"last_seen_at": now}
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(**change))
+        if idle:  # raised once committed: raising inside begin() rolled the end back
+            raise SessionExpired("This session ended after a period without activity.")
         return _session_from(row)
 
     def tokens(self, launch_id: str) -> tuple[TokenSet, int, datetime | None]:
@@ -225,7 +223,7 @@ class SessionStore:
         values: dict = {
             "access_token": self.cipher.encrypt(tokens.access_token),
             "expires_at": tokens.expires_at,
-            "refreshed_at": utcnow(),
+            "refreshed_at": self.clock(),
             "token_version": expected_version + 1,
         }
         if tokens.refresh_token:  # R32: keep the old refresh token when none is returned
@@ -250,7 +248,7 @@ class SessionStore:
 
     def set_acting_role(self, launch: LaunchSession, role: str) -> None:
         """The role for this launch, remembered as the user's default at this site."""
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch.launch_id)
                          .values(acting_role=role))
@@ -272,7 +270,7 @@ class SessionStore:
             conn.execute(
                 launch_sessions.update()
                 .where(launch_sessions.c.launch_id == launch_id, launch_sessions.c.ended_at.is_(None))
-                .values(ended_at=utcnow(), end_reason=reason)
+                .values(ended_at=self.clock(), end_reason=reason)
             )
 
 
