@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
-from .security import TokenCipher, digest, new_handle, same_secret
+from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
 from .store.tables import acting_roles, launch_sessions, pending_authorizations
 
 
@@ -38,7 +38,7 @@ class PendingAuthorization:
     issuer: str | None
     jwks_uri: str | None
     scope: str
-
+    browser: str = ""  # the browser id it is bound to, once consumed
 
 @dataclass(frozen=True, slots=True)
 class LaunchSession:
@@ -99,7 +99,7 @@ class SessionStore:
                 )
             )
 
-    def consume_authorization(self, state: str | None, browser: str | None) -> PendingAuthorization:
+    def consume_authorization(self, state: str | None, browser_cookie: str | None) -> PendingAuthorization:
         """The pending authorization for `state`, marked used. Unknown, used, expired or
         other-browser states are refused (R12, R13); the compare-and-set makes it single-use
         across processes."""
@@ -120,7 +120,8 @@ class SessionStore:
             raise LaunchError("This sign-in reply was already used. Each launch can be completed only once.")
         if now - _aware(row.created_at) > self.state_lifetime:
             raise LaunchError("This launch took too long to complete and has expired.")
-        if not browser or not same_secret(row.browser_hash, digest(browser)):
+        browser = _bound_id(row.browser_hash, browser_cookie)
+        if browser is None:
             raise LaunchError("This sign-in reply belongs to a launch started in another browser.")
         return PendingAuthorization(
             iss=row.iss,
@@ -130,12 +131,13 @@ class SessionStore:
             issuer=row.issuer,
             jwks_uri=row.jwks_uri,
             scope=row.scope,
+            browser=browser,
         )
 
-    def issuer_of_state(self, state: str | None, browser: str | None) -> str | None:
+    def issuer_of_state(self, state: str | None, browser_cookie: str | None) -> str | None:
         """The tenant `iss` of a live authorization this browser began with `state`, without consuming
         it (for error pages); None for any other state."""
-        if not state or not browser:
+        if not state:
             return None
         table = pending_authorizations
         with self.engine.connect() as conn:
@@ -143,7 +145,7 @@ class SessionStore:
                                .where(table.c.state_hash == digest(state))).first()
         if row is None or self.clock() - _aware(row.created_at) > self.state_lifetime:
             return None
-        return row.iss if same_secret(row.browser_hash, digest(browser)) else None
+        return row.iss if _bound_id(row.browser_hash, browser_cookie) else None
 
     # -- launch sessions ---------------------------------------------------------------------
     def create(
@@ -186,12 +188,12 @@ class SessionStore:
             )
         return launch_id
 
-    def load(self, launch_id: str, browser: str | None) -> LaunchSession:
+    def load(self, launch_id: str, browser_cookie: str | None) -> LaunchSession:
         """The live session for this handle and browser, its idle clock restarted (R34)."""
         now = self.clock()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
-            if row is None or not browser or not same_secret(row.browser_hash, digest(browser)):
+            if row is None or _bound_id(row.browser_hash, browser_cookie) is None:
                 raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
             if row.ended_at is not None:
                 raise SessionExpired("This Shared Plan of Care session has ended.")
@@ -272,6 +274,11 @@ class SessionStore:
                 .where(launch_sessions.c.launch_id == launch_id, launch_sessions.c.ended_at.is_(None))
                 .values(ended_at=self.clock(), end_reason=reason)
             )
+
+
+def _bound_id(browser_hash: str, browser_cookie: str | None) -> str | None:
+    """The id in the browser cookie that `browser_hash` was made from; None when it holds none."""
+    return next((i for i in browser_ids(browser_cookie) if same_secret(browser_hash, digest(i))), None)
 
 
 def _session_from(row) -> LaunchSession:

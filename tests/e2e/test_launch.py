@@ -16,6 +16,7 @@ import requests
 import sqlalchemy as sa
 
 from sandbox.data.characters import build_resources
+from smart_app.security import BROWSER_COOKIE
 from smart_app.store.tables import launch_sessions, pending_authorizations
 from tests.support import (
     authorize_at_sandbox,
@@ -200,6 +201,19 @@ def test_the_browser_holds_only_a_random_handle_in_a_partitioned_cookie(client, 
     assert "Set-Cookie" not in landed.headers  # tokens never go to the browser (R27)
     launch_id = launch_id_of(landed)
     assert len(launch_id) >= 22  # R28: ≥128-bit handle
+
+
+def test_a_browser_cookie_the_client_brings_is_never_adopted_by_a_launch(app, sandbox, client):
+    planted = "k" * 32  # e.g. set by an attacker who shares a parent domain with the app
+    client.set_cookie(BROWSER_COOKIE, planted)
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    issued = re.search(rf"{BROWSER_COOKIE}=([^;]+)", start.headers["Set-Cookie"]).group(1)
+    assert not issued.startswith(planted)  # a fresh id for this launch
+    launch_id = launch_id_of(client.get(path_of(authorize_at_sandbox(start.headers["Location"]))))
+    assert client.get(f"/p/{launch_id}/").status_code == 200
+    attacker = app.test_client()
+    attacker.set_cookie(BROWSER_COOKIE, planted)
+    assert attacker.get(f"/p/{launch_id}/").status_code == 401
 
 
 def test_another_browser_cannot_use_a_launch_handle(app, sandbox, client):
