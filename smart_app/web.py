@@ -129,7 +129,6 @@ class _PlainError:
     """A werkzeug HTTP error, or an unexpected one, shown with the same friendly page."""
 
     relaunch_hint = False
-    error_uri = None
 
     def __init__(self, err: HTTPException | None) -> None:
         self.title = err.name if err else "Something went wrong"

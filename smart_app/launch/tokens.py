@@ -73,17 +73,17 @@ class AccessTokens:
         try:
             response = oauth.refresh_tokens(self.tenant, self.launch.token_endpoint, tokens.refresh_token or "",
                                             self.keys, self.timeout_s)
-            fresh = context_from({"patient": self.launch.patient_id, **response}, requested_scope=self.launch.scope,
-                                 now=utcnow())
         except SessionExpired:
             latest, latest_version, _ = self.sessions.tokens(self.launch.launch_id)
             if latest_version != version:  # another process refreshed (and rotated) first
                 return latest.access_token
             self.sessions.end(self.launch.launch_id, "refresh-refused")
             raise
-        if "patient" in response and response["patient"] != self.launch.patient_id:  # R19
+        if "patient" in response and response["patient"] != self.launch.patient_id:  # R19, before any other check
             self.sessions.end(self.launch.launch_id, "patient-changed")
             raise SessionExpired("The EHR switched this session to another patient; it has been closed.")
+        fresh = context_from({"patient": self.launch.patient_id, **response}, requested_scope=self.launch.scope,
+                             now=utcnow())
         self._held = None
         replaced = self.sessions.replace_tokens(
             self.launch.launch_id, version, TokenSet(fresh.access_token, fresh.refresh_token, fresh.expires_at)
