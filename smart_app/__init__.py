@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         TokenCipher(settings.token_keys),
         idle_timeout_s=settings.session_idle_timeout_s,
         state_lifetime_s=settings.state_lifetime_s,
+        clock=clock.now,
     )
     audit = AuditTrail(engine, clock)
     client_keys = ClientKeys(tenants)
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         audit=audit,
         discovery=DiscoveryClient(timeout_s=settings.fhir_timeout_s),
         client_keys=client_keys,
-        services=build_services(settings, engine, sessions, client_keys, audit, clock),
+        services=build_services(settings, engine, sessions, audit, clock,
+                                ehr=EhrAccess(sessions, client_keys, timeout_s=settings.fhir_timeout_s)),
         engine=engine,
     )
     from . import web
@@ -99,10 +101,9 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     return app
 
 
-def build_services(settings: Settings, engine, sessions: SessionStore, client_keys: ClientKeys, audit: AuditTrail,
-                   clock: Clock) -> Services:
-    """Every use case over one store and one clock, each built once."""
-    ehr = EhrAccess(sessions, client_keys, timeout_s=settings.fhir_timeout_s)
+def build_services(settings: Settings, engine, sessions: SessionStore, audit: AuditTrail, clock: Clock, *,
+                   ehr: EhrAccess) -> Services:
+    """Every use case over one store, one EHR access and one clock, each built once."""
     curations, plans = CurationStore(engine), PlanStore(engine)
     snapshots = TrackingStore(engine)
     summary = SummaryService(ehr, curations, audit, clock)

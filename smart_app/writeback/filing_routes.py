@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from flask import Response, g, redirect, render_template, request, url_for
 
-from ..services.filing import FilingState
-from ..store.writeback import FilingOutcome
+from ..services.filing import FilingOutcome, FilingState
 from ..web import current_launch, current_tenant, launch_blueprint, services
 from .tiers import Tier
 

@@ -24,7 +24,7 @@ def sign_a_plan(deployment) -> None:
                                   goal_id="g1", due=today + timedelta(days=30)),),
         state=PlanState.SIGNED, signed_at=CLOCK.now(), next_review=today + timedelta(days=182))
     deployment.app.extensions["spoc"].services.planning.plans.save(deployment.ehr.iss, CHILD, plan, base_version=None,
-                                                 saved_by="Jordan Lee")
+                                                                   saved_by="Jordan Lee", now=CLOCK.now())
 
 
 def test_the_intake_filled_in_the_frame_shows_in_about_us_and_on_the_family_copy(browser_context, deployment):

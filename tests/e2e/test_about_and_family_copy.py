@@ -84,7 +84,8 @@ class Chart:
     def sign_plan(self) -> None:
         plan = Plan(goals=GOALS, actions=ACTIONS, state=PlanState.SIGNED, signed_at=CLOCK.now(),
                     next_review=TODAY + timedelta(days=182))
-        self.app.extensions["spoc"].services.planning.plans.save(self.sandbox.iss, CHILD, plan, base_version=None, saved_by="Jordan Lee")
+        self.app.extensions["spoc"].services.planning.plans.save(self.sandbox.iss, CHILD, plan, base_version=None,
+                                                                 saved_by="Jordan Lee", now=CLOCK.now())
 
     def pdf_text(self, lang: str, name: str) -> str:
         response = self.get(f"/family-copy.pdf?lang={lang}")

@@ -72,8 +72,9 @@ def a_plan(**changes) -> Plan:
 
 
 def sign(app, sandbox, plan: Plan, base: PlanVersion | None = None) -> PlanVersion:
-    return app.extensions["spoc"].services.planning.plans.save(sandbox.iss, PATIENT, plan, base_version=base.version if base else None,
-                                             saved_by="Dr Grace Okafor")
+    return app.extensions["spoc"].services.planning.plans.save(
+        sandbox.iss, PATIENT, plan, base_version=base.version if base else None, saved_by="Dr Grace Okafor",
+        now=CLOCK.now())
 
 
 class Chart:
