@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, g, request
@@ -280,6 +281,14 @@ def put_resources(base: str, resources: list[dict]) -> list[dict]:
     if answer.status != 200 or not isinstance(answer.body, dict):
         raise FhirError(502, f"the upstream FHIR server refused the batch: HTTP {answer.status}", "transient")
     return [e if isinstance(e, dict) else {} for e in answer.body.get("entry") or []]
+
+
+def load_characters(base: str, today: date) -> list[str]:
+    """Put the sandbox characters on the upstream; returns its refusals (a finding about our data)."""
+    from sandbox.data.characters import build_resources
+
+    resources = build_resources(today)
+    return refusals(resources, put_resources(base, resources))
 
 
 def refusals(resources: list[dict], entries: list[dict]) -> list[str]:

@@ -20,8 +20,7 @@ from datetime import date
 
 import requests
 
-from sandbox.data.characters import build_resources
-from sandbox.upstream import put_resources, refusals
+from sandbox.upstream import load_characters
 from tests.processes import stop
 from tests.support import ROOT
 
@@ -73,7 +72,7 @@ def running_engine(today: date) -> Iterator[EngineProcess]:
         base = _ready_line(process)
         engine = EngineProcess(base, process, started_s=time.perf_counter() - started)
         loading = time.perf_counter()
-        load_characters(engine.base, today)
+        load(engine.base, today)
         engine.loaded_s = time.perf_counter() - loading
         engine.control("snapshot")
         yield engine
@@ -82,10 +81,9 @@ def running_engine(today: date) -> Iterator[EngineProcess]:
         process.stdout.close()
 
 
-def load_characters(base: str, today: date) -> None:
+def load(base: str, today: date) -> None:
     """PUT every character resource; a refusal is a finding about our data, so it fails loudly."""
-    resources = build_resources(today)
-    refused = refusals(resources, put_resources(base, resources))
+    refused = load_characters(base, today)
     if refused:
         raise EngineError("the engine refused sandbox characters:\n" + "\n".join(refused))
 

@@ -102,6 +102,19 @@ def test_a_write_that_is_not_valid_r4_is_refused_with_what_is_wrong(engine):
     assert {"Goal.colour", "Goal.lifecycleStatus"} <= {x for i in refused.json()["issue"] for x in i["expression"]}
 
 
+def test_a_code_outside_its_required_value_set_is_not_refused(engine):
+    """What the engine does: Medplum's validation checks structure and cardinality, not code bindings."""
+    taken = fhir(engine, "POST", "Goal", a_goal("binding") | {"lifecycleStatus": "not-a-status"})
+    assert taken.status_code == 201
+
+
+def test_an_unknown_search_parameter_matches_nothing(engine):
+    """What the engine does: no 400 and no ignoring, an empty searchset (the sandbox ignores the parameter)."""
+    unknown = fhir(engine, "GET", f"Condition?patient=Patient/{SOFIA}&no-such-parameter=1")
+    assert unknown.status_code == 200 and unknown.json()["total"] == 0
+    assert "no-such-parameter=1" in unknown.json()["link"][0]["url"]
+
+
 def test_a_transaction_of_more_than_eight_conditional_entries_is_refused_whole(engine):
     engine.fresh()
     entries = [{"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{n}", "resource": a_goal(f"t{n}"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import SandboxConfig
+from sandbox.__main__ import config_from_args, parse_args
 from sandbox.upstream import put_resources, rebased, refusals
 from tests.sandbox.conftest import BASE, WRITE_SCOPES, small_record
 from tests.support import path_of
@@ -137,3 +138,9 @@ def test_only_the_engines_base_is_rebased():
     assert rebased({"a": [f"{theirs}/Goal/1", f"{theirs}?x=1", theirs, "http://127.0.0.1:9/fhirx", "Goal/1", 3]},
                    theirs, ours) == {"a": [f"{ours}/Goal/1", f"{ours}?x=1", ours, "http://127.0.0.1:9/fhirx",
                                            "Goal/1", 3]}
+
+
+def test_the_command_line_puts_the_sandbox_in_front_of_an_upstream():
+    args = parse_args(["--upstream-fhir", "http://127.0.0.1:8300/fhir"])
+    assert config_from_args(args).upstream_fhir == "http://127.0.0.1:8300/fhir"
+    assert config_from_args(parse_args([])).upstream_fhir is None
