@@ -12,7 +12,7 @@ from datetime import date
 from flask import Flask, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import auth, chart, controls, fhir
+from sandbox import auth, chart, controls, fhir, upstream
 from sandbox.config import SandboxConfig
 from sandbox.fhir import FhirError, error_response
 from sandbox.state import EXTENSION, FaultBook, SandboxState, sandbox_state
@@ -28,7 +28,10 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     resources = config.resources if config.resources is not None else bundled_resources(config.day())
     app.extensions[EXTENSION] = SandboxState(config, ResourceStore(resources, now=config.now),
                                              faults=FaultBook(config.faults))
-    for blueprint in (auth.bp, fhir.bp, chart.bp, controls.bp):
+    # With an upstream FHIR server the sandbox is only its SMART front door: its own store then only
+    # names the patients and users of the chart pages.
+    fhir_blueprint = upstream.bp if config.upstream_fhir else fhir.bp
+    for blueprint in (auth.bp, fhir_blueprint, chart.bp, controls.bp):
         app.register_blueprint(blueprint)
     _install_gateway(app)
     app.add_url_rule("/", "home", lambda: redirect("/ehr/"))

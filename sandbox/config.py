@@ -72,6 +72,9 @@ class SandboxConfig:
     transaction_supported: bool = True
     max_transaction_entries: int | None = None
     users: list[SandboxUser] = field(default_factory=list)
+    # Another FHIR server's base: the sandbox then does SMART in front of it and forwards every /fhir
+    # request there (sandbox.upstream) instead of answering from its own store.
+    upstream_fhir: str | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
@@ -101,6 +104,12 @@ LIVE_FIELDS = frozenset(
 )
 
 
+# How the sandbox's own FHIR server searches: with an upstream server these are the upstream's business.
+SEARCH_FIELDS = frozenset(
+    {"include_supported", "outcome_warnings", "reject_comma_category", "default_page_size", "max_page_size"}
+)
+
+
 class ConfigError(ValueError):
     """A /_sandbox/config change names an unknown field or has the wrong shape."""
 
@@ -110,6 +119,9 @@ def merge_live(config: SandboxConfig, changes: dict[str, Any]) -> None:
     unknown = set(changes) - LIVE_FIELDS
     if unknown:
         raise ConfigError(f"not a live setting: {', '.join(sorted(unknown))}")
+    unused = set(changes) & SEARCH_FIELDS if config.upstream_fhir else set()
+    if unused:
+        raise ConfigError(f"not applied in front of an upstream FHIR server: {', '.join(sorted(unused))}")
     for name, value in changes.items():
         setattr(config, name, _coerce(name, value))
 

@@ -63,12 +63,17 @@ def spoc_serve(port: int, env: dict[str, str], log: Path) -> Iterator[AppProcess
     try:
         yield AppProcess(f"http://127.0.0.1:{port}", process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a child process to end; kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def tenants_toml(iss: str, redirect_uri: str, frame_ancestor: str) -> str:
