@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import report
+from bench.tables import report
 from bench.summary_load import LATENCY_MS, RUNS
 
 

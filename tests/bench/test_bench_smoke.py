@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import requests
 
-from bench import report, sig
+from bench.tables import report, sig
 from bench.summary_load import BenchSandbox, LargePatientSizes, SandboxSpec, critical_path, lone_request_s
 
 TODAY = date(2026, 3, 1)
