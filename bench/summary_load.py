@@ -30,6 +30,7 @@ from flask import Flask
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 
+from bench.profiling import ThreadProfiles
 from sandbox import SandboxClient, SandboxConfig, create_sandbox
 from sandbox.data.characters import CHILD_ID, build_resources
 from sandbox.data.large import build_large_patient
@@ -224,6 +225,7 @@ class LaunchRun:
     """One launch, from the EHR's /launch request to the last line of the summary stream."""
 
     wall_s: float
+    cpu_s: float  # this process's CPU time over the same span, less the authorize request sent as the browser
     launch_id: str
     section_lines: tuple[str, ...]  # keys of the NDJSON lines, "banner" and "done" included
     log: tuple[dict, ...]  # the sandbox's /fhir request log for this launch
@@ -240,19 +242,57 @@ def _path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one_at_a_time: bool = False) -> LaunchRun:
+class AppSpan:
+    """From now to `end()`: wall time, and this process's CPU time (every thread) less the browser's.
+
+    With a ThreadProfiles, the same span is profiled (the browser's requests left out too).
+    """
+
+    def __init__(self, profile: ThreadProfiles | None = None) -> None:
+        self._profile = profile
+        self._browser_cpu_s = 0.0
+        self._wall_started = time.perf_counter()
+        self._cpu_started = time.process_time()
+        if profile:
+            profile.enable()
+
+    @contextmanager
+    def as_browser(self) -> Iterator[None]:
+        """A request the browser sends, not the app: neither counted nor profiled."""
+        if self._profile:
+            self._profile.disable()
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self._browser_cpu_s += time.process_time() - started
+            if self._profile:
+                self._profile.enable()
+
+    def end(self) -> tuple[float, float]:
+        wall_s = time.perf_counter() - self._wall_started
+        cpu_s = time.process_time() - self._cpu_started - self._browser_cpu_s
+        if self._profile:
+            self._profile.disable()
+        return wall_s, cpu_s
+
+
+def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one_at_a_time: bool = False,
+                      profile: ThreadProfiles | None = None) -> LaunchRun:
     """Launch as the EHR frame would and read the whole summary stream; time it end to end.
 
     `one_at_a_time` reads the sections one key after another (`/sections?only=key`) instead of one
-    stream of all of them: with a tenant concurrency of 1 that is the sequential baseline.
+    stream of all of them: with a tenant concurrency of 1 that is the sequential baseline. `profile`
+    profiles the launch, from `/launch` to the end of the stream.
     """
     client = app.test_client()
     sandbox.control("requests/clear")
     issued = sandbox.control("launches", {"patient": patient_id})
-    started = time.perf_counter()
+    span = AppSpan(profile)
     begun = client.get("/launch?" + urlencode({"iss": issued["iss"], "launch": issued["launch"]}))
     _expect(begun.status_code == 302, "the app did not redirect to the EHR's authorize endpoint")
-    authorized = requests.get(begun.headers["Location"], allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+    with span.as_browser():
+        authorized = requests.get(begun.headers["Location"], allow_redirects=False, timeout=HTTP_TIMEOUT_S)
     _expect(authorized.status_code in (302, 303), "the sandbox did not authorize the launch")
     landed = client.get(_path_of(authorized.headers["Location"]))
     _expect(landed.status_code == 303, "the callback did not land on the summary")
@@ -266,12 +306,12 @@ def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one
         stream = client.get(f"/p/{launch_id}/sections{query}")
         _expect(stream.status_code == 200, "the sections stream failed")
         lines.extend(_line_keys(stream.get_data(as_text=True)))
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = span.end()
     searches = [e for e in app.extensions["spoc"].audit.for_patient(sandbox.iss, patient_id)
                 if e["action"] == "fhir-search"]
     fetched = {e["detail"]["section"]: e["detail"]["count"] for e in searches}
     failed = tuple(e["detail"]["section"] for e in searches if e["outcome"] == "failure")
-    return LaunchRun(wall_s, launch_id, tuple(lines), sandbox.request_log(), fetched, failed)
+    return LaunchRun(wall_s, cpu_s, launch_id, tuple(lines), sandbox.request_log(), fetched, failed)
 
 
 def _line_keys(ndjson: str) -> list[str]:

@@ -12,7 +12,20 @@ import platform
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from sqlalchemy.engine import make_url
+
+from bench.app_cpu import TARGET_CPU_S, CpuFigures, CpuSizes, app_cpu_figures, per_launch
 from bench.large_patient import LargeFigures, large_patient_figures
+from bench.profiling import ProfileRow
+from bench.serve_load import (
+    POSTGRES_ADMIN_URL,
+    TARGET_LEVEL,
+    TARGET_P95_S,
+    ServeFigures,
+    ServeSizes,
+    postgres_reachable,
+    serve_load_figures,
+)
 from bench.summary_load import (
     CHILD_ID,
     LATENCY_MS,
@@ -139,19 +152,124 @@ def large_section(figures: Sequence[LargeFigures], record: Mapping[str, int]) ->
     ])
 
 
+# -- 4: the app's CPU per launch, and its profile ----------------------------------------------------
+
+
+def cpu_table(figures: CpuFigures) -> str:
+    return render_table(["", "per launch"], [
+        ["app CPU time, ms (median)", sig(figures.cpu_s * 1000)],
+        ["  fastest, slowest launch, ms", f"{sig(figures.fastest_cpu_s * 1000)}, {sig(figures.slowest_cpu_s * 1000)}"],
+        ["wall time, ms (median)", sig(figures.wall_s * 1000)],
+        ["FHIR requests (median)", str(figures.requests)],
+        ["sections shown (fewest)", str(figures.sections_shown)],
+        ["sections failed (all launches)", str(figures.sections_failed)],
+        ["benchmark EHR's CPU time, ms", sig(figures.ehr_cpu_s * 1000)],
+        ["requests the EHR had not recorded", str(figures.ehr_misses)],
+    ])
+
+
+def profile_table(rows: Sequence[ProfileRow], launches: int) -> str:
+    return render_table(["function", "calls", "own ms", "cumulative ms"], [
+        [r.function, str(r.calls), sig(r.own_s * 1000), sig(r.cumulative_s * 1000)] for r in per_launch(rows, launches)
+    ])
+
+
+def cpu_section(figures: CpuFigures, sizes: CpuSizes) -> str:
+    met = figures.cpu_s <= TARGET_CPU_S
+    return "\n".join([
+        f"4. App CPU per launch: patient {CHILD_ID}, /launch to the last line of the sections stream; the app in this "
+        f"process, the benchmark EHR in another ({figures.latency_ms} ms per FHIR request, recorded sandbox answers);",
+        f"   one app for every launch (as one `spoc serve` worker), {sizes.warm_up} warm-up launches, "
+        f"median of {figures.launches}",
+        cpu_table(figures),
+        f"Target <= {sig(TARGET_CPU_S * 1000, 2)} ms of app CPU per launch: {'met' if met else 'NOT met'} "
+        f"({sig(figures.cpu_s * 1000)} ms)",
+        "",
+        f"Profile of {figures.profiled} more launch(es), every thread, per launch (cProfile timed by each thread's "
+        f"CPU clock). It saw {sig(figures.profiled_cpu_s * 1000)} ms of CPU per launch against "
+        f"{sig(figures.cpu_s * 1000)} unprofiled:",
+        "profiling slows Python code down several times, so read the shares, not the ms. Top 15 by cumulative time:",
+        profile_table(figures.by_cumulative, figures.profiled),
+        "",
+        "Top 15 by own time:",
+        profile_table(figures.by_own, figures.profiled),
+    ])
+
+
+# -- 5: many clinicians at once on `spoc serve` -------------------------------------------------------
+
+
+def serve_table(figures: ServeFigures) -> str:
+    header = ["launches at once", "launches", "p50 s", "p95 s", "slowest s", "errors", "app CPU ms/launch",
+              "EHR CPU ms/launch", "browsers CPU ms/launch"]
+    return render_table(header, [
+        [str(f.at_once), str(f.launches), sig(f.p50_s), sig(f.p95_s), sig(f.slowest_s), str(f.error_count),
+         sig(f.app_cpu_s * 1000), sig(f.ehr_cpu_s * 1000), sig(f.browsers_cpu_s * 1000)]
+        for f in figures.levels
+    ])
+
+
+def serve_section(figures: ServeFigures) -> str:
+    threads = f"{figures.threads} threads each" if figures.threads else "its default threads"
+    lines = [
+        f"5. Many clinicians at once: `spoc serve` ({figures.workers} workers, {threads}) on a fresh PostgreSQL "
+        f"database; the benchmark EHR at {figures.latency_ms} ms per FHIR request;",
+        "   each launch over HTTP: /launch -> authorize -> callback -> summary shell -> sections stream to its last line",
+        serve_table(figures),
+    ]
+    target = next((f for f in figures.levels if f.at_once == TARGET_LEVEL), None)
+    if target is not None:
+        met = target.p95_s <= TARGET_P95_S and target.error_count == 0
+        lines.append(f"Target at {TARGET_LEVEL} at once: p95 <= {sig(TARGET_P95_S, 2)} s and no error: "
+                     f"{'met' if met else 'NOT met'} (p95 {sig(target.p95_s)} s, {target.error_count} errors)")
+    for level in figures.levels:
+        for error, count in sorted(level.errors.items()):
+            lines.append(f"   at {level.at_once} at once, {count} x {error}")
+    lines.append(f"app log lines with ERROR or a traceback: {figures.app_log_errors}")
+    return "\n".join(lines)
+
+
+def serve_skipped(admin_url: str) -> str:
+    where = make_url(admin_url)
+    return (f"5. Many clinicians at once: skipped, PostgreSQL is not reachable at {where.host}:{where.port or 5432} "
+            "(SPOC_TEST_POSTGRES_URL names another)")
+
+
+# -- all of them ------------------------------------------------------------------------------------
+
+
+SECTIONS = ("summary", "large", "cpu", "serve")
+
+
 def report(
     *,
     latency_ms: int = LATENCY_MS,
     runs: int = RUNS,
     sizes: LargePatientSizes = LargePatientSizes(),
+    cpu: CpuSizes = CpuSizes(),
+    serve: ServeSizes = ServeSizes(),
+    only: Sequence[str] = SECTIONS,
+    admin_url: str = POSTGRES_ADMIN_URL,
     today: date | None = None,
 ) -> str:
-    """Run every benchmark and return the printed report."""
-    load = summary_load_figures(latency_ms=latency_ms, runs=runs, today=today)
-    latencies = tuple(sorted({0, latency_ms}))
-    large, record = large_patient_figures(latencies_ms=latencies, sizes=sizes, today=today)
-    return "\n\n".join([
-        f"Shared Plan of Care summary benchmarks -- {environment()}",
-        load_section(load, latency_ms=latency_ms, runs=runs),
-        large_section(large, record),
-    ])
+    """Run the benchmarks named in `only` (all by default) and return the printed report."""
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown benchmark sections: {sorted(unknown)}")
+    parts = [f"Shared Plan of Care summary benchmarks -- {environment()}"]
+    if "summary" in only:
+        load = summary_load_figures(latency_ms=latency_ms, runs=runs, today=today)
+        parts.append(load_section(load, latency_ms=latency_ms, runs=runs))
+    if "large" in only:
+        latencies = tuple(sorted({0, latency_ms}))
+        large, record = large_patient_figures(latencies_ms=latencies, sizes=sizes, today=today)
+        parts.append(large_section(large, record))
+    if "cpu" in only:
+        parts.append(cpu_section(app_cpu_figures(latency_ms=latency_ms, sizes=cpu, today=today), cpu))
+    if "serve" in only:
+        if postgres_reachable(admin_url):
+            parts.append(serve_section(serve_load_figures(latency_ms=latency_ms, sizes=serve, admin_url=admin_url,
+                                                          today=today)))
+        else:
+            parts.append(serve_skipped(admin_url))
+    return "\n\n".join(parts)
