@@ -79,6 +79,20 @@ def _expect(response: requests.Response, statuses: tuple[int, ...], step: str) -
     return response
 
 
+def failure_name(error: BaseException) -> str:
+    """The exception's class, with the innermost cause requests and urllib3 wrapped in it, if another."""
+    inner: BaseException = error
+    while True:
+        wrapped = getattr(inner, "reason", None)
+        if not isinstance(wrapped, BaseException):
+            wrapped = next((arg for arg in inner.args if isinstance(arg, BaseException)), None)
+        if wrapped is None:
+            break
+        inner = wrapped
+    outer, cause = type(error).__name__, type(inner).__name__
+    return outer if inner is error else f"{outer} ({cause})"
+
+
 def browser_launch(app_url: str, issued: Mapping[str, str]) -> LaunchOutcome:
     """One clinician opening the app from the chart, timed from `/launch` to the stream's last line."""
     started = time.perf_counter()
@@ -87,14 +101,18 @@ def browser_launch(app_url: str, issued: Mapping[str, str]) -> LaunchOutcome:
             _read_summary(browser, app_url, issued)
     except LaunchFailed as failed:
         return LaunchOutcome(time.perf_counter() - started, str(failed))
-    except (requests.RequestException, KeyError, ValueError) as failed:  # no answer, no Location, not JSON
-        return LaunchOutcome(time.perf_counter() - started, type(failed).__name__)
+    except KeyError as failed:  # an answer without the Location header the step needs
+        return LaunchOutcome(time.perf_counter() - started, f"no {failed} header")
     return LaunchOutcome(time.perf_counter() - started, None)
 
 
 def _read_summary(browser: requests.Session, app_url: str, issued: Mapping[str, str]) -> None:
     def get(url: str, statuses: tuple[int, ...], step: str, **kwargs) -> requests.Response:
-        return _expect(browser.get(url, allow_redirects=False, timeout=LAUNCH_TIMEOUT_S, **kwargs), statuses, step)
+        try:
+            response = browser.get(url, allow_redirects=False, timeout=LAUNCH_TIMEOUT_S, **kwargs)
+        except requests.RequestException as failed:
+            raise LaunchFailed(f"{step}: {failure_name(failed)}") from None
+        return _expect(response, statuses, step)
 
     begun = get(f"{app_url}/launch", (302,), "launch", params={"iss": issued["iss"], "launch": issued["launch"]})
     cookie = re.search(rf"{BROWSER_COOKIE}=([^;]+)", begun.headers.get("Set-Cookie", ""))
@@ -107,7 +125,10 @@ def _read_summary(browser: requests.Session, app_url: str, issued: Mapping[str, 
     summary = urljoin(app_url, landed.headers["Location"])
     get(summary, (200,), "summary shell", headers=headers)
     stream = get(urljoin(summary, "sections"), (200,), "sections", headers=headers, stream=True)
-    lines = [json.loads(line) for line in stream.iter_lines() if line.strip()]
+    try:
+        lines = [json.loads(line) for line in stream.iter_lines() if line.strip()]
+    except (requests.RequestException, ValueError) as failed:
+        raise LaunchFailed(f"sections: {failure_name(failed)}") from None
     keys = [line["key"] for line in lines]
     if not keys or keys[-1] != "done":
         raise LaunchFailed("sections: the stream ended early")

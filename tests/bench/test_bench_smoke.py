@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import date
+from http.client import RemoteDisconnected
 
 import pytest
 import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from bench.app_cpu import CpuSizes, app_cpu_figures
-from bench.serve_load import ServeSizes, percentile, serve_load_figures
+from bench.serve_load import ServeSizes, failure_name, percentile, serve_load_figures
 from bench.summary_load import BenchSandbox, LargePatientSizes, SandboxSpec, critical_path, lone_request_s
 from bench.tables import cpu_section, report, serve_section, sig
 
@@ -88,6 +90,15 @@ def test_p50_and_p95_are_nearest_ranks():
     assert (percentile(values, 0.50), percentile(values, 0.95)) == (10.0, 19.0)
     assert percentile([3.0], 0.95) == 3.0
     assert math.isnan(percentile([], 0.5))
+
+
+def test_a_failed_launch_names_the_innermost_cause_of_a_connection_error():
+    dropped = requests.ConnectionError(ProtocolError("Connection aborted.", RemoteDisconnected("closed")))
+    refused = requests.ConnectionError(MaxRetryError(None, "/launch", NewConnectionError(None, "refused")))
+
+    assert failure_name(dropped) == "ConnectionError (RemoteDisconnected)"
+    assert failure_name(refused) == "ConnectionError (NewConnectionError)"
+    assert failure_name(requests.ReadTimeout("slow")) == "ReadTimeout"
 
 
 def test_figures_are_printed_to_three_significant_digits():
