@@ -400,7 +400,8 @@ class BenchEhr:
         found = self.book.get(grant.patient, key)
         if found is not None:
             return found
-        print(f"bench EHR: not recorded, asking the sandbox: GET {request.path}", file=sys.stderr, flush=True)
+        kind = request.path.removeprefix("/fhir/").split("/", 1)[0]  # the type only: no ids in a log line
+        print(f"bench EHR: a {kind} request was not recorded; asking the sandbox", file=sys.stderr, flush=True)
         return await asyncio.to_thread(self.book.record_missed, grant.patient, request.path, request.query)
 
     # -- authorization --

@@ -211,3 +211,13 @@ def test_the_server_answers_many_connections_at_once_while_each_waits_its_latenc
     assert statuses == [200] * at_once
     assert len(log) == at_once and all(entry["ms"] >= latency_s * 1000 for entry in log)
     assert wall_s < at_once * latency_s / 2, "the requests waited their latency together, not one after another"
+
+
+def test_the_line_about_a_request_not_recorded_names_no_patient(ehr, capsys):
+    bearer = {"Authorization": f"Bearer {access_token(ehr)}"}
+
+    ask(ehr, "GET", "/fhir/Patient/daniel-oconnor", bearer)
+
+    said = capsys.readouterr().err
+    assert "Patient request was not recorded" in said
+    assert "daniel-oconnor" not in said
