@@ -5,7 +5,6 @@ Layer: sandbox. `create_sandbox(config)` is the only entry point; nothing is rea
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import date
 
@@ -14,11 +13,10 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox import auth, chart, controls, fhir, upstream
 from sandbox.config import SandboxConfig
+from sandbox.data import characters
 from sandbox.fhir import FhirError, error_response
 from sandbox.state import EXTENSION, FaultBook, SandboxState, sandbox_state
 from sandbox.store import ResourceStore
-
-CHARACTERS_MODULE = "sandbox.data.characters"
 
 
 def create_sandbox(config: SandboxConfig | None = None) -> Flask:
@@ -39,13 +37,7 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
 
 
 def bundled_resources(today: date) -> list[dict]:
-    """The synthetic characters, or nothing when that module has not been written yet."""
-    try:
-        characters = importlib.import_module(CHARACTERS_MODULE)
-    except ModuleNotFoundError as missing:
-        if missing.name not in (CHARACTERS_MODULE, "sandbox.data"):
-            raise
-        return []
+    """The synthetic characters, with every date computed from `today`."""
     return characters.build_resources(today)
 
 

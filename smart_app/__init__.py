@@ -26,11 +26,11 @@ from .services.summary import SummaryService
 from .services.tracking import TrackingService
 from .session import SessionStore
 from .store import create_engine
-from .store.about import AboutStore
-from .store.curation import CurationStore
-from .store.plans import PlanStore
-from .store.tracking import TrackingStore
-from .store.writeback import FilingStore
+from .store.about_store import AboutStore
+from .store.curation_store import CurationStore
+from .store.plan_store import PlanStore
+from .store.tracking_store import TrackingStore
+from .store.filing_store import FilingStore
 from .tenants import TenantRegistry
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -84,13 +84,13 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     )
     from . import web
     from .launch.routes import bp as launch_bp
-    from .views.about import bp as about_bp
-    from .views.family_copy import bp as family_copy_bp
-    from .views.family_copy import links_bp
+    from .views.about_pages import bp as about_bp
+    from .views.family_copy_pages import bp as family_copy_bp
+    from .views.family_copy_pages import links_bp
     from .views.home import bp as home_bp
-    from .views.review import bp as review_bp
-    from .views.summary import bp as summary_bp
-    from .views.tracking import bp as tracking_bp
+    from .views.plan_pages import bp as review_bp
+    from .views.progress_pages import bp as tracking_bp
+    from .views.summary_pages import bp as summary_bp
     from .writeback.filing_routes import bp as writeback_bp
 
     web.register(app)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from .clock import Clock
 from .security import digest
-from .store.tables import audit_events
+from .store.schema import audit_events
 
 log = logging.getLogger("smart_app.audit")
 

@@ -23,8 +23,6 @@ from .config import Settings
 from .security import redact_path
 from .tenants import check_tenants_file
 
-DEMO_EHR = "http://localhost:8200"
-DEMO_APP = "http://127.0.0.1:8100"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
 from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
-from .store.tables import acting_roles, launch_sessions, pending_authorizations
+from .store.schema import acting_roles, launch_sessions, pending_authorizations
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -33,7 +33,6 @@ class AccessTokens:
         self.tenant = tenant
         self.keys = keys
         self.timeout_s = timeout_s
-        self._force = False
         self._lock = threading.Lock()  # the gateway's threads share one refresh
         self._held: tuple[TokenSet, int, datetime | None] | None = None  # saves a read + decrypt per request
         self._held_at: datetime | None = None
@@ -50,24 +49,19 @@ class AccessTokens:
     def _current(self) -> str:
         now = self.sessions.clock()
         tokens, version, refreshed_at = self._stored(now)
-        if self._force or (tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN):
+        if tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN:
             self._held = None  # about to refresh: decide on what the store holds now
             tokens, version, refreshed_at = self._stored(now)
-        due = self._force or (tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN)
+        due = tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN
         if not due:
             return tokens.access_token
         recently = refreshed_at is not None and now - refreshed_at < MIN_REFRESH_INTERVAL
-        if tokens.refresh_token is None or (recently and not self._force):
+        if tokens.refresh_token is None or recently:
             if tokens.expires_at is not None and now >= tokens.expires_at:
                 self.sessions.end(self.launch.launch_id, "token-expired")
                 raise SessionExpired("Access to the EHR has expired for this session.")
             return tokens.access_token
-        self._force = False
         return self._refresh(tokens, version)
-
-    def force_refresh(self) -> None:
-        """The EHR rejected the token early (401): refresh on the next call."""
-        self._force = True
 
     def _refresh(self, tokens: TokenSet, version: int) -> str:
         try:

@@ -8,7 +8,7 @@ raw FHIR JSON here: this is the one model type allowed to carry them, because it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -59,7 +59,3 @@ class SourceRecord:
 
     def section(self, key: str) -> SectionFetch:
         return self.sections.get(key) or SectionFetch(key=key)
-
-    def all_resources(self) -> Iterator[FhirJson]:
-        for fetch in self.sections.values():
-            yield from fetch.resources

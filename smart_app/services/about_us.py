@@ -24,7 +24,7 @@ from ..plan import about as a
 from ..plan import summary as s
 from ..security import digest, new_handle
 from ..session import LaunchSession
-from ..store.about import AboutStore
+from ..store.about_store import AboutStore
 from ..tenants import Tenant
 from .planning import PlanningService
 from .summary import LaunchSummary, SummaryService

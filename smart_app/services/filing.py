@@ -72,7 +72,7 @@ from ..plan.record import SectionFetch, SectionState
 from ..plan.summary import summarize_section
 from ..pdf import PdfUnavailable, render_pdf
 from ..session import LaunchSession
-from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
+from ..store.filing_store import FilingAttempt, FilingOutcome, FilingStore
 from ..tenants import Tenant
 from ..writeback.tiers import Tier, TierKind, may_write_provenance, tier_for
 from ..writeback.validation import InvalidResource, check_xhtml, validate_all

@@ -23,9 +23,9 @@ from ..plan.model import ROLE_LABELS, Plan, PlanState, PlanVersion, Role
 from ..plan.negotiation import Actor, NegotiationError
 from ..plan.review_cycle import TRACKED_SECTIONS, snapshot_of
 from ..session import LaunchSession, SessionStore
-from ..store.curation import CurationStore
-from ..store.plans import PlanConflict, PlanStore
-from ..store.tracking import SigningSnapshot, TrackingStore
+from ..store.curation_store import CurationStore
+from ..store.plan_store import PlanConflict, PlanStore
+from ..store.tracking_store import SigningSnapshot, TrackingStore
 from ..tenants import Tenant
 from .summary import SummaryService
 

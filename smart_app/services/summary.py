@@ -32,7 +32,7 @@ from ..plan.summary import (
     summarize_section,
 )
 from ..session import LaunchSession
-from ..store.curation import CurationStore
+from ..store.curation_store import CurationStore
 from ..tenants import Tenant
 from .ehr_access import EhrAccess, profile_for
 

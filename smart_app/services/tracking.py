@@ -47,7 +47,8 @@ from ..plan.review_cycle import (
 )
 from ..plan.summary import MedicalSummary
 from ..session import LaunchSession
-from ..store.tracking import EVENT_ID_LENGTH, SigningSnapshot, TrackingStore
+from ..store.schema import EVENT_ID_LENGTH
+from ..store.tracking_store import SigningSnapshot, TrackingStore
 from ..tenants import Tenant
 from .ehr_access import EhrAccess
 from .planning import Conflict, PlanningService

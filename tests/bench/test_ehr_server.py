@@ -7,6 +7,7 @@ Layer: benchmarks. Most tests drive the request handler directly (no socket); th
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,9 @@ def ask(ehr: BenchEhr, method: str, target: str, headers: dict | None = None, fo
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if form:
         lowered["content-type"] = "application/x-www-form-urlencoded"
-    return asyncio.run(ehr.answer(Request(method, path, query, lowered, body)))
+    # A thread of its own: browser tests earlier in the session leave an event loop running on this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, ehr.answer(Request(method, path, query, lowered, body))).result()
 
 
 def authorize(ehr: BenchEhr, *, verifier: str = VERIFIER, **changes: str) -> Answer:

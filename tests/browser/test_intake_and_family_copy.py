@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from smart_app.plan.model import Goal, GoalKind, NegotiatedAction, Owner, Plan, PlanState, Role
-from smart_app.views.family_copy import links_bp
+from smart_app.views.family_copy_pages import links_bp
 from tests.browser.conftest import open_chart, screenshot
 from tests.e2e.test_about_and_family_copy import pdf_to_text_and_png
 from tests.support import CLOCK, TODAY

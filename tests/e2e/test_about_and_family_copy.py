@@ -20,7 +20,7 @@ from smart_app.plan import i18n
 from smart_app.plan.model import Goal, GoalKind, NegotiatedAction, Owner, Plan, PlanState, Role
 from smart_app.pdf import render_pdf
 from smart_app.services import about_us
-from smart_app.views import family_copy as fc
+from smart_app.views import family_copy_pages as fc
 from tests.support import CLOCK, ROOT, TODAY, launch, launch_id_of
 
 CHILD = "sofia-rivera"
@@ -137,7 +137,7 @@ def test_each_save_of_the_intake_is_a_new_version_and_a_stale_form_is_refused(ch
     chart.fill_intake({"strengths": "first words"})
     chart.fill_intake({"strengths": "second words"})
     history = chart.app.extensions["spoc"].engine
-    from smart_app.store.about import AboutStore
+    from smart_app.store.about_store import AboutStore
 
     versions = AboutStore(history).intake_history(chart.sandbox.iss, CHILD)
     assert [(v.version, v.answers.get("strengths")) for v in versions] == [(1, "first words"), (2, "second words")]

@@ -23,7 +23,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sandbox.config import SandboxClient
 from smart_app import create_app
 from smart_app.launch import oauth
-from smart_app.store.tables import launch_sessions, pending_authorizations
+from smart_app.store.schema import launch_sessions, pending_authorizations
 from smart_app.tenants import Tenant, TenantRegistry
 from tests.support import (
     APP_ORIGIN,

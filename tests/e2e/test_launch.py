@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from sandbox.data.characters import build_resources
 from smart_app.security import BROWSER_COOKIE
-from smart_app.store.tables import launch_sessions, pending_authorizations
+from smart_app.store.schema import launch_sessions, pending_authorizations
 from tests.support import (
     authorize_at_sandbox,
     chart_launch_url,

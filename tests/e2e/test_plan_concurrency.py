@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from smart_app.store import create_engine
-from smart_app.store.plans import PlanStore
+from smart_app.store.plan_store import PlanStore
 from tests.processes import cookie_from, sandbox_and_two_instances
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -38,7 +38,7 @@ from smart_app.plan.model import (
 )
 from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM
 from smart_app.security import BROWSER_COOKIE
-from smart_app.store.about import AboutStore
+from smart_app.store.about_store import AboutStore
 from smart_app.tenants import TenantRegistry
 from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
 

@@ -4,7 +4,7 @@ import pytest
 
 from smart_app.plan.model import Goal, Plan, PlanState
 from smart_app.store import create_engine
-from smart_app.store.plans import PlanConflict, PlanStore
+from smart_app.store.plan_store import PlanConflict, PlanStore
 from tests.support import CLOCK
 
 ISS, PID = "https://ehr.example/fhir", "p1"

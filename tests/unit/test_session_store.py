@@ -13,7 +13,7 @@ from smart_app.errors import LaunchError, SessionExpired
 from smart_app.security import TokenCipher
 from smart_app.session import PendingAuthorization, SessionStore, TokenSet
 from smart_app.store import create_engine
-from smart_app.store.tables import launch_sessions
+from smart_app.store.schema import launch_sessions
 
 ISS = "https://ehr.example/fhir"
 STATE_LIFETIME_S, IDLE_TIMEOUT_S = 600, 900

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from smart_app.store.tables import metadata
+from smart_app.store.schema import metadata
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

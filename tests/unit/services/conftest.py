@@ -29,7 +29,7 @@ from smart_app.fhir.capabilities import Capabilities
 from smart_app.fhir.gateway import SearchResult, WriteResponse
 from smart_app.security import TokenCipher
 from smart_app.session import LaunchSession, SessionStore
-from smart_app.store.tables import metadata
+from smart_app.store.schema import metadata
 from smart_app.tenants import Quirks, Tenant
 from tests.support import TODAY
 

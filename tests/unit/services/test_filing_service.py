@@ -3,7 +3,7 @@
 import pytest
 
 from smart_app.errors import InvalidInput
-from smart_app.store.writeback import FilingOutcome
+from smart_app.store.filing_store import FilingOutcome
 from smart_app.writeback.tiers import TierKind
 from tests.unit.services.conftest import capability_statement
 from tests.unit.services.test_planning_service import signed_plan

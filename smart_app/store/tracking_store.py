@@ -15,33 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..plan.review_cycle import SummarySnapshot, snapshot_from_json, snapshot_to_json
-from .tables import metadata
-
-EVENT_ID_LENGTH = 400
-
-signing_snapshots = sa.Table(
-    "signing_snapshots",
-    metadata,
-    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.plan_id"), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),  # the signed plan version
-    sa.Column("iss", sa.String(500), nullable=False),
-    sa.Column("patient_id", sa.String(200), nullable=False),
-    sa.Column("signed_on", sa.Date, nullable=False),
-    sa.Column("snapshot", sa.JSON, nullable=False),  # review_cycle.snapshot_to_json
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# A mark holds for the signed version it was made against: a new signing starts a new review cycle.
-reviewed_events = sa.Table(
-    "reviewed_events",
-    metadata,
-    sa.Column("iss", sa.String(500), primary_key=True),
-    sa.Column("patient_id", sa.String(200), primary_key=True),
-    sa.Column("signed_version", sa.Integer, primary_key=True),
-    sa.Column("event_id", sa.String(EVENT_ID_LENGTH), primary_key=True),  # HealthEvent.event_id
-    sa.Column("reviewed_by", sa.String(500), nullable=False),
-    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
-)
+from .schema import reviewed_events, signing_snapshots
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..plan.curation import AddedItem, ItemCuration
-from .tables import added_items, ignored_suggestions, item_curations
+from .schema import added_items, ignored_suggestions, item_curations
 
 
 class CurationStore:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from smart_app.plan import summary as s
 from smart_app.plan.curation import AddedItem, ItemCuration
 from smart_app.plan.record import SectionFetch
-from smart_app.views import pages
+from smart_app.views import summary_models as pages
 from tests.builders import a_condition, a_device
 
 TODAY = date(2026, 11, 25)

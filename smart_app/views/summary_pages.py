@@ -16,7 +16,7 @@ from ..plan.record import SECTION_KEYS, SectionFetch
 from ..security import new_handle
 from ..services.summary import Curation
 from ..web import current_launch, current_tenant, launch_blueprint, services
-from . import pages, tracking
+from . import progress_pages, summary_models
 
 bp = launch_blueprint("summary", __name__)
 
@@ -30,13 +30,13 @@ LAYOUT = (
 
 @bp.app_context_processor
 def banner_helper():
-    def patient_banner() -> pages.BannerView | None:
+    def patient_banner() -> summary_models.BannerView | None:
         """The banner for any launch page when the EHR wants one (R23); None otherwise."""
         launch = g.get("launch")
         if launch is None or not launch.need_patient_banner:
             return None
         summary = services().summary
-        return pages.banner_from(summary.header(launch, current_tenant()), summary.clock.today())
+        return summary_models.banner_from(summary.header(launch, current_tenant()), summary.clock.today())
 
     return {"patient_banner": patient_banner}
 
@@ -62,7 +62,7 @@ def full():
     curation = summary.curation(launch)
     rendered = {key: _section_view(found.section(key), curation) for key in SECTION_KEYS}
     layout = [(region, [rendered[k] for k in keys]) for region, keys in LAYOUT]
-    return render_template("summary/full.html", layout=layout, banner=pages.banner_from(found.header, found.today),
+    return render_template("summary/full.html", layout=layout, banner=summary_models.banner_from(found.header, found.today),
                            urls=_curation_urls(), need_banner=launch.need_patient_banner)
 
 
@@ -76,10 +76,10 @@ def _requested_keys() -> tuple[str, ...]:
     return tuple(only)
 
 
-def _section_view(section: s.SummarySection, curation: Curation) -> pages.SectionView:
+def _section_view(section: s.SummarySection, curation: Curation) -> summary_models.SectionView:
     today = services().summary.clock.today()
     hospital_use = s.hospital_use_of(section, today=today) if section.key == "encounters" else None
-    return pages.section_view(section, hospital_use=hospital_use, curations=curation.items, added=curation.added)
+    return summary_models.section_view(section, hospital_use=hospital_use, curations=curation.items, added=curation.added)
 
 
 # -- the coordinator's curation ----------------------------------------------------------------
@@ -138,14 +138,14 @@ def _section_lines(keys) -> Iterator[str]:
         for fetch in summary.fetches(launch, current_tenant(), keys):
             fetched[fetch.key] = fetch
             if fetch.key == "patient":
-                banner = pages.banner_from(s.patient_header(fetch, patient_id=launch.patient_id),
+                banner = summary_models.banner_from(s.patient_header(fetch, patient_id=launch.patient_id),
                                            summary.clock.today())
                 yield _line("banner", render_template("summary/_banner.html", banner=banner,
                                                       need_banner=launch.need_patient_banner))
             section = summary.map_section(launch, fetch)
             yield _line(fetch.key, render_template("summary/_section.html", section=_section_view(section, curation),
                                                    urls=urls))
-        review = tracking.review_banner(fetched)  # a due review or new events, shown first ("" if none)
+        review = progress_pages.review_banner(fetched)  # a due review or new events, shown first ("" if none)
         if review:
             yield _line("review", review)
     except SmartAppError as err:  # e.g. the session expired mid-load: say so in place of the sections

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..plan.careplan import Difference, InEhr
-from .tables import metadata
+from .schema import writeback_filings
 
 
 class FilingOutcome(StrEnum):
@@ -25,27 +25,6 @@ class FilingOutcome(StrEnum):
     RECONCILE = "reconcile"  # the EHR's copy changed since we filed it: the user decides
     BLOCKED = "blocked"  # the app's own check refused to send it (invalid resource, wrong patient)
     NOT_FILED = "not-filed"  # app-only tier: nothing is sent
-
-
-writeback_filings = sa.Table(
-    "writeback_filings",
-    metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("iss", sa.String(500), nullable=False),
-    sa.Column("patient_id", sa.String(200), nullable=False),
-    sa.Column("plan_id", sa.String(64), nullable=False),
-    sa.Column("plan_version", sa.Integer, nullable=False),
-    sa.Column("tier", sa.String(20), nullable=False),  # structured | note | app-only
-    sa.Column("outcome", sa.String(20), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),  # plain language, with the EHR's OperationOutcome text
-    sa.Column("http_status", sa.Integer),
-    sa.Column("resources", sa.JSON, nullable=False),  # write key -> {"reference", "version_id"}
-    sa.Column("ehr_link", sa.String(1000), nullable=False),  # the EHR's copy: "CarePlan/abc" or ""
-    sa.Column("differences", sa.JSON, nullable=False),  # for RECONCILE: [{"what", "ours", "theirs"}]
-    sa.Column("attempted_by", sa.String(500), nullable=False),
-    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
-)
-sa.Index("ix_writeback_filings_plan", writeback_filings.c.plan_id, writeback_filings.c.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,8 +223,3 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
         more_label=f"Other visits ({len(more)})" if more else "",
         add_label=ADDABLE_SECTIONS.get(section.key, ""),
     )
-
-
-def failed_section_view(key: str, title: str, message: str) -> SectionView:
-    return SectionView(key=key, title=title, count=0, items=(), inactive=(), hidden=(), state="failed",
-                       notes=(message,), empty_text="")

@@ -1,6 +1,6 @@
-"""Table definitions (SQLAlchemy Core). Migrations in migrations/ must match these.
+"""Every table of the app's store (SQLAlchemy Core), in one place. Migrations in migrations/ must match.
 
-Layer: shell services.
+Layer: store.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+EVENT_ID_LENGTH = 400  # a HealthEvent.event_id
 
 # One row per authorization request in flight; `state` is stored only as a SHA-256 hash.
 pending_authorizations = sa.Table(
@@ -142,3 +144,97 @@ ignored_suggestions = sa.Table(
     sa.Column("ignored_by", sa.String(500), nullable=False),
     sa.Column("ignored_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+signing_snapshots = sa.Table(
+    "signing_snapshots",
+    metadata,
+    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.plan_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # the signed plan version
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("signed_on", sa.Date, nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),  # review_cycle.snapshot_to_json
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A mark holds for the signed version it was made against: a new signing starts a new review cycle.
+reviewed_events = sa.Table(
+    "reviewed_events",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("signed_version", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.String(EVENT_ID_LENGTH), primary_key=True),  # HealthEvent.event_id
+    sa.Column("reviewed_by", sa.String(500), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# Every save of the intake answers or the emergency information is a new immutable version.
+about_versions = sa.Table(
+    "about_versions",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),  # intake | emergency
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("saved_by", sa.String(500), nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+consent_entries = sa.Table(
+    "consent_entries",
+    metadata,
+    sa.Column("entry_id", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("reference", sa.String(200), nullable=False),
+    sa.Column("start_date", sa.Date),
+    sa.Column("end_date", sa.Date),
+    sa.Column("consented_by", sa.Text, nullable=False),
+    sa.Column("consented_on", sa.Date, nullable=False),
+    sa.Column("recorded_by", sa.String(500), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+    sa.Column("withdrawn_by", sa.String(500)),
+)
+sa.Index("ix_consent_entries_patient", consent_entries.c.iss, consent_entries.c.patient_id)
+
+# Short-lived links that open the family copy outside the EHR frame. Only a hash of the link id is
+# kept; the rendered copy is deleted once the link has expired.
+family_copy_links = sa.Table(
+    "family_copy_links",
+    metadata,
+    sa.Column("link_hash", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("lang", sa.String(10), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+writeback_filings = sa.Table(
+    "writeback_filings",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("plan_id", sa.String(64), nullable=False),
+    sa.Column("plan_version", sa.Integer, nullable=False),
+    sa.Column("tier", sa.String(20), nullable=False),  # structured | note | app-only
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # plain language, with the EHR's OperationOutcome text
+    sa.Column("http_status", sa.Integer),
+    sa.Column("resources", sa.JSON, nullable=False),  # write key -> {"reference", "version_id"}
+    sa.Column("ehr_link", sa.String(1000), nullable=False),  # the EHR's copy: "CarePlan/abc" or ""
+    sa.Column("differences", sa.JSON, nullable=False),  # for RECONCILE: [{"what", "ours", "theirs"}]
+    sa.Column("attempted_by", sa.String(500), nullable=False),
+    sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_writeback_filings_plan", writeback_filings.c.plan_id, writeback_filings.c.id)

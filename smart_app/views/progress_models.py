@@ -1,33 +1,23 @@
-"""The living document: review cycle, what changed since the plan was signed, who owes what, indicators.
+"""View-models of the progress page: the review cycle, who owes what, indicators with their charts.
 
-Layer: HTTP in (views). Parse, call the tracking service, render. Also `review_banner` for the summary
-page's "review due" line.
+Layer: HTTP in (views). Pure functions from plan and service values to view types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from flask import redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ..plan import charts
-from ..plan.indicators import ActionsOnTime, HospitalUseRates
 from ..plan import negotiation as n
-from ..plan.model import ROLE_LABELS, Plan, PlanState, Role
-from ..plan.record import SectionFetch
-from ..plan.review_cycle import OwnerRow, ReviewState, is_overdue, who_owes_what
-from ..security import new_handle
-from ..services.planning import Conflict
+from ..plan.indicators import ActionsOnTime, HospitalUseRates
+from ..plan.model import Plan, PlanState, Role
+from ..plan.review_cycle import OwnerRow, ReviewState, is_overdue
 from ..services.tracking import Indicators, ReviewPicture
-from ..web import current_launch, current_tenant, launch_blueprint, services
-from .pages import format_date
-from .plan_forms import base_version_of
-from .plan_pages import STATUS_LABELS
-
-bp = launch_blueprint("tracking", __name__)
+from .plan_models import STATUS_LABELS
+from .summary_models import format_date
 
 STATE_LABELS = {
     ReviewState.NOT_SIGNED: "Not signed yet",
@@ -37,73 +27,6 @@ STATE_LABELS = {
     ReviewState.OVERDUE: "Review overdue",
 }
 EVENTS_NAMED = 3  # the banner names the first few events; the progress page lists them all
-
-
-def review_banner(fetched: Mapping[str, SectionFetch]) -> str:
-    """The summary page's "review due" banner from the sections it just streamed ("" when none)."""
-    launch = current_launch()
-    picture = services().tracking.review_for_banner(launch, current_tenant(), fetched)
-    if picture is None:
-        return ""
-    return render_template("tracking/_review_due.html",
-                           review=review_view(picture, services().planning.acting_role(launch)))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Pages
-# ---------------------------------------------------------------------------------------------------
-
-
-@bp.get("/progress")
-def show():
-    launch, tenant, tracking = current_launch(), current_tenant(), services().tracking
-    today = tracking.clock.today()
-    summary = tracking.current_summary(launch, tenant)
-    picture = tracking.review(launch, tenant, summary)
-    role = services().planning.acting_role(launch)
-    plan = picture.current.plan if picture.current else None
-    return render_template(
-        "tracking/show.html",
-        review=review_view(picture, role),
-        owes=tuple(owner_view(row, today) for row in who_owes_what(plan, today)) if plan else (),
-        indicators=indicators_view(tracking.indicators(launch, summary)),
-        acting_label=ROLE_LABELS[role] if role else "",
-    )
-
-
-@bp.post("/progress/reviewed")
-def mark_reviewed():
-    services().tracking.mark_reviewed(current_launch(), current_tenant(), request.form.get("event_id", ""),
-                                      signed_version=request.form.get("signed_version", ""))
-    return redirect(url_for("tracking.show", _anchor="changes"), code=303)
-
-
-@bp.post("/progress/action")
-def add_action():
-    action_id = new_handle()
-    outcome = services().tracking.add_action_for(current_launch(), current_tenant(), request.form.get("event_id", ""),
-                                                 base_version=base_version_of(request.form), action_id=action_id)
-    if isinstance(outcome, Conflict):
-        return _conflict(outcome)
-    return redirect(url_for("review.show", _anchor=f"item-{action_id}"), code=303)
-
-
-@bp.post("/progress/revision")
-def open_revision():
-    outcome = services().tracking.open_revision(current_launch(), current_tenant(),
-                                                base_version=base_version_of(request.form))
-    if isinstance(outcome, Conflict):
-        return _conflict(outcome)
-    return redirect(url_for("review.show"), code=303)
-
-
-def _conflict(conflict: Conflict):
-    return render_template("tracking/conflict.html", conflict=conflict), 409
-
-
-# ---------------------------------------------------------------------------------------------------
-# View-models
-# ---------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

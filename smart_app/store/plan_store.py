@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..errors import VersionConflict
 from ..plan.model import Plan, PlanVersion
 from ..plan.snapshot import plan_from_json, plan_to_json
-from .tables import plan_versions, plans
+from .schema import plan_versions, plans
 
 
 class PlanConflict(VersionConflict):

@@ -20,57 +20,10 @@ from ..plan.about import (
     IntakeVersion,
     answers_from_mapping,
 )
-from .tables import metadata
+from .schema import about_versions, consent_entries, family_copy_links
 
 INTAKE = "intake"
 EMERGENCY = "emergency"
-
-# Every save of the intake answers or the emergency information is a new immutable version.
-about_versions = sa.Table(
-    "about_versions",
-    metadata,
-    sa.Column("iss", sa.String(500), primary_key=True),
-    sa.Column("patient_id", sa.String(200), primary_key=True),
-    sa.Column("kind", sa.String(20), primary_key=True),  # intake | emergency
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("content", sa.JSON, nullable=False),
-    sa.Column("saved_by", sa.String(500), nullable=False),
-    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-consent_entries = sa.Table(
-    "consent_entries",
-    metadata,
-    sa.Column("entry_id", sa.String(64), primary_key=True),
-    sa.Column("iss", sa.String(500), nullable=False),
-    sa.Column("patient_id", sa.String(200), nullable=False),
-    sa.Column("recipient", sa.Text, nullable=False),
-    sa.Column("role", sa.Text, nullable=False),
-    sa.Column("reference", sa.String(200), nullable=False),
-    sa.Column("start_date", sa.Date),
-    sa.Column("end_date", sa.Date),
-    sa.Column("consented_by", sa.Text, nullable=False),
-    sa.Column("consented_on", sa.Date, nullable=False),
-    sa.Column("recorded_by", sa.String(500), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
-    sa.Column("withdrawn_by", sa.String(500)),
-)
-sa.Index("ix_consent_entries_patient", consent_entries.c.iss, consent_entries.c.patient_id)
-
-# Short-lived links that open the family copy outside the EHR frame. Only a hash of the link id is
-# kept; the rendered copy is deleted once the link has expired.
-family_copy_links = sa.Table(
-    "family_copy_links",
-    metadata,
-    sa.Column("link_hash", sa.String(64), primary_key=True),
-    sa.Column("iss", sa.String(500), nullable=False),
-    sa.Column("patient_id", sa.String(200), nullable=False),
-    sa.Column("lang", sa.String(10), nullable=False),
-    sa.Column("document", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 class AboutConflict(VersionConflict):
