@@ -25,18 +25,33 @@ from tests.support import ROOT
 pytestmark = pytest.mark.slow
 
 
-def run(*command: str, cwd, env=None) -> str:
+def run(*command: str, cwd, env=None, everything: bool = False) -> str:
+    """What the command printed on stdout (with `everything`, stdout and stderr); it must succeed."""
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    return done.stdout
+    return done.stdout + done.stderr if everything else done.stdout
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """A venv holding the app's wheel and nothing else of it: its bin/ folder."""
+def built(tmp_path_factory):
+    """The app's wheel, and what building it printed."""
     tmp = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp / "dist"), cwd=tmp)
+    said = run(sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(tmp / "dist"), cwd=tmp,
+               everything=True)
     wheel, = (tmp / "dist").glob("spoc_smart_app-*.whl")
+    return wheel, said
+
+
+def test_building_the_wheel_gives_no_license_warning(built):
+    _, said = built
+    assert "project.license" not in said and "license classifiers" not in said.lower(), said
+
+
+@pytest.fixture(scope="module")
+def installed(built, tmp_path_factory):
+    """A venv holding the app's wheel and nothing else of it: its bin/ folder."""
+    wheel, _ = built
+    tmp = tmp_path_factory.mktemp("venv")
     venv = tmp / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv), cwd=tmp)
     python = venv / "bin" / "python"
