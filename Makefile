@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# Flags for `spoc demo`, e.g. make demo DEMO_ARGS="--ehr-port 8201 --app-port 8101" when 8200/8100 are taken.
+DEMO_ARGS ?=
+
 .PHONY: demo test bench serve clean
 
 $(BIN)/spoc: pyproject.toml
@@ -12,7 +15,7 @@ $(BIN)/spoc: pyproject.toml
 	touch $(BIN)/spoc
 
 demo: $(BIN)/spoc  ## the app and the bundled sandbox EHR, on this machine
-	$(BIN)/spoc demo
+	$(BIN)/spoc demo $(DEMO_ARGS)
 
 test: $(BIN)/spoc  ## the whole suite (PostgreSQL and Chromium tests skip locally when absent; CI requires them)
 	$(BIN)/python -m pytest
