@@ -6,7 +6,8 @@ Layer: pure core (smart_app.plan). Imports: stdlib only.
   what XML 1.0 cannot carry, so a plan can always be filed as XHTML and PostgreSQL (which refuses NUL)
   can always store it, and it closes any bidi embedding, override or isolate the value leaves open.
 - `isolated` runs where text is shown (HTML pages, the filed narrative): a value holding bidi controls
-  is wrapped in an isolate, so it cannot reorder what stands around it ("\u202egnp.exe").
+  is wrapped in an isolate, so it cannot reorder what stands around it (U+202E then "gnp.exe" reads
+  "exe.png", and would turn the words after it around too).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
 _EMBEDDINGS = frozenset({LRE, RLE, LRO, RLO})  # closed by PDF
 _ISOLATES = frozenset({LRI, RLI, FSI})  # closed by PDI
 BIDI_CONTROLS = _EMBEDDINGS | _ISOLATES | {PDF, PDI}
+_ANY_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")  # a search in C: most text has none
 
 
 def clean_text(value: str) -> str:
@@ -30,7 +32,7 @@ def clean_text(value: str) -> str:
     every bidi control it opens closed, stray closers dropped, and no isolate around the whole of it
     (the one `isolated` adds for display comes off again when a form sends the value back)."""
     text = _UNWANTED.sub("", value)
-    if not any(char in BIDI_CONTROLS for char in text):
+    if not _ANY_BIDI_CONTROL.search(text):
         return text
     text = _balanced(text)
     while text.startswith(FSI) and _closing_index(text) == len(text) - 1:
@@ -40,7 +42,7 @@ def clean_text(value: str) -> str:
 
 def isolated(value: str) -> str:
     """`value` as it is shown: unchanged without bidi controls, else closed and wrapped in FSI…PDI."""
-    if not any(char in BIDI_CONTROLS for char in value):
+    if not _ANY_BIDI_CONTROL.search(value):
         return value
     return f"{FSI}{_balanced(value)}{PDI}"
 
