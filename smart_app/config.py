@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from .clock import Clock
 from .errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/spoc.db"
@@ -28,6 +30,17 @@ class Settings:
     fhir_timeout_s: float = 10.0
     max_authorize_url: int = 2000  # R11: longer URLs go by POST when the server allows it
     trusted_hosts: tuple[str, ...] = ()
+    time_zone: str = "UTC"  # the site's calendar: what "today" is for due dates and reviews
+    pinned_today: date | None = None  # tests and demos only: the clock starts at noon of this day
+
+    def clock(self) -> Clock:
+        """The app's one clock, in the site's time zone (pinned to a day only for tests and demos)."""
+        try:
+            if self.pinned_today is not None:
+                return Clock.pinned(self.pinned_today, self.time_zone)
+            return Clock(self.time_zone)
+        except (ValueError, KeyError):  # zoneinfo: an unknown or malformed zone name
+            raise ConfigError(f"SPOC_TIME_ZONE is not a time zone: {self.time_zone!r}.") from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -42,4 +55,15 @@ class Settings:
             session_idle_timeout_s=int(env.get("SPOC_SESSION_IDLE_TIMEOUT_S", "900")),
             fhir_timeout_s=float(env.get("SPOC_FHIR_TIMEOUT_S", "10")),
             trusted_hosts=tuple(h for h in env.get("SPOC_TRUSTED_HOSTS", "").split(",") if h),
+            time_zone=env.get("SPOC_TIME_ZONE", "UTC"),
+            pinned_today=_day(env.get("SPOC_TEST_TODAY", "")),
         )
+
+
+def _day(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"SPOC_TEST_TODAY must be a date like 2028-02-29, not {value!r}.") from None

@@ -31,10 +31,6 @@ class UnknownIssuer(LaunchError):
 class AuthorizationDenied(LaunchError):
     title = "The EHR did not authorize the app"
 
-    def __init__(self, message: str, *, error_uri: str | None = None) -> None:
-        super().__init__(message)
-        self.error_uri = error_uri
-
 
 class SessionExpired(LaunchError):
     http_status = 401

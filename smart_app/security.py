@@ -15,6 +15,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from .errors import ConfigError
 
 BROWSER_COOKIE = "spoc_browser"
+# The browser cookie holds the ids of this browser's recent launches, newest first: each launch is
+# bound to an id of its own, so tabs opened on other charts keep theirs (R29).
+BROWSER_IDS_KEPT = 8
+_BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 class TokenCipher:
@@ -41,6 +45,21 @@ class TokenCipher:
 def new_handle() -> str:
     """A random opaque handle: 192 bits from the OS CSPRNG (R6, R28)."""
     return secrets.token_urlsafe(24)
+
+
+def browser_ids(cookie: str | None) -> tuple[str, ...]:
+    """The browser ids a browser cookie holds, newest first."""
+    return tuple(part for part in (cookie or "").split(".") if part)[:BROWSER_IDS_KEPT]
+
+
+def with_new_browser_id(cookie: str | None) -> tuple[str, str]:
+    """A fresh browser id for a launch, and the cookie value that puts it first.
+
+    The id is never one the browser sent (session fixation); ids it sent are kept behind it only
+    when they look like ids the app makes, so earlier launches in other tabs stay open."""
+    fresh = new_handle()
+    kept = [i for i in browser_ids(cookie) if _BROWSER_ID.fullmatch(i)][: BROWSER_IDS_KEPT - 1]
+    return fresh, ".".join((fresh, *kept))
 
 
 def new_state() -> str:

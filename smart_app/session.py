@@ -7,18 +7,15 @@ Several app processes share these rows, so a launch begun on one completes on an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
-from .security import TokenCipher, digest, new_handle, same_secret
+from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
 from .store.tables import acting_roles, launch_sessions, pending_authorizations
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -37,7 +34,7 @@ class PendingAuthorization:
     issuer: str | None
     jwks_uri: str | None
     scope: str
-
+    browser: str = ""  # the browser id it is bound to, once consumed
 
 @dataclass(frozen=True, slots=True)
 class LaunchSession:
@@ -72,11 +69,13 @@ class TokenSet:
 
 
 class SessionStore:
-    def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int) -> None:
+    def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int,
+                 clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.cipher = cipher
         self.idle_timeout = timedelta(seconds=idle_timeout_s)
         self.state_lifetime = timedelta(seconds=state_lifetime_s)
+        self.clock = clock  # the app's Clock.now: an aware UTC datetime
 
     # -- authorizations in flight ------------------------------------------------------------
     def begin_authorization(self, state: str, browser: str, pending: PendingAuthorization) -> None:
@@ -92,17 +91,17 @@ class SessionStore:
                     issuer=pending.issuer,
                     jwks_uri=pending.jwks_uri,
                     scope=pending.scope,
-                    created_at=utcnow(),
+                    created_at=self.clock(),
                 )
             )
 
-    def consume_authorization(self, state: str | None, browser: str | None) -> PendingAuthorization:
+    def consume_authorization(self, state: str | None, browser_cookie: str | None) -> PendingAuthorization:
         """The pending authorization for `state`, marked used. Unknown, used, expired or
         other-browser states are refused (R12, R13); the compare-and-set makes it single-use
         across processes."""
         if not state:
             raise LaunchError("The EHR's reply carried no state, so it cannot be matched to a launch.")
-        now = utcnow()
+        now = self.clock()
         table = pending_authorizations
         with self.engine.begin() as conn:
             claimed = conn.execute(
@@ -117,7 +116,8 @@ class SessionStore:
             raise LaunchError("This sign-in reply was already used. Each launch can be completed only once.")
         if now - _aware(row.created_at) > self.state_lifetime:
             raise LaunchError("This launch took too long to complete and has expired.")
-        if not browser or not same_secret(row.browser_hash, digest(browser)):
+        browser = _bound_id(row.browser_hash, browser_cookie)
+        if browser is None:
             raise LaunchError("This sign-in reply belongs to a launch started in another browser.")
         return PendingAuthorization(
             iss=row.iss,
@@ -127,16 +127,21 @@ class SessionStore:
             issuer=row.issuer,
             jwks_uri=row.jwks_uri,
             scope=row.scope,
+            browser=browser,
         )
 
-    def issuer_of_state(self, state: str | None) -> str | None:
-        """The tenant `iss` a state was issued for, without consuming it (for error pages)."""
+    def issuer_of_state(self, state: str | None, browser_cookie: str | None) -> str | None:
+        """The tenant `iss` of a live authorization this browser began with `state`, without consuming
+        it (for error pages); None for any other state."""
         if not state:
             return None
+        table = pending_authorizations
         with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(pending_authorizations.c.iss).where(pending_authorizations.c.state_hash == digest(state))
-            ).scalar()
+            row = conn.execute(sa.select(table.c.iss, table.c.browser_hash, table.c.created_at)
+                               .where(table.c.state_hash == digest(state))).first()
+        if row is None or self.clock() - _aware(row.created_at) > self.state_lifetime:
+            return None
+        return row.iss if _bound_id(row.browser_hash, browser_cookie) else None
 
     # -- launch sessions ---------------------------------------------------------------------
     def create(
@@ -154,7 +159,7 @@ class SessionStore:
         token_endpoint: str,
     ) -> str:
         launch_id = new_handle()
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(
                 launch_sessions.insert().values(
@@ -179,25 +184,20 @@ class SessionStore:
             )
         return launch_id
 
-    def load(self, launch_id: str, browser: str | None) -> LaunchSession:
+    def load(self, launch_id: str, browser_cookie: str | None) -> LaunchSession:
         """The live session for this handle and browser, its idle clock restarted (R34)."""
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
-            if row is None or not browser or not same_secret(row.browser_hash, digest(browser)):
+            if row is None or _bound_id(row.browser_hash, browser_cookie) is None:
                 raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
             if row.ended_at is not None:
                 raise SessionExpired("This Shared Plan of Care session has ended.")
-            if now - _aware(row.last_seen_at) > self.idle_timeout:
-                conn.execute(
-                    launch_sessions.update()
-                    .where(launch_sessions.c.launch_id == launch_id)
-                    .values(ended_at=now, end_reason="idle")
-                )
-                raise SessionExpired("This session ended after a period without activity.")
-            conn.execute(
-                launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(last_seen_at=now)
-            )
+            idle = now - _aware(row.last_seen_at) > self.idle_timeout
+            change = {"ended_at": now, "end_reason": "idle"} if idle else {"last_seen_at": now}
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(**change))
+        if idle:  # raised once committed: raising inside begin() rolled the end back
+            raise SessionExpired("This session ended after a period without activity.")
         return _session_from(row)
 
     def tokens(self, launch_id: str) -> tuple[TokenSet, int, datetime | None]:
@@ -221,7 +221,7 @@ class SessionStore:
         values: dict = {
             "access_token": self.cipher.encrypt(tokens.access_token),
             "expires_at": tokens.expires_at,
-            "refreshed_at": utcnow(),
+            "refreshed_at": self.clock(),
             "token_version": expected_version + 1,
         }
         if tokens.refresh_token:  # R32: keep the old refresh token when none is returned
@@ -246,7 +246,7 @@ class SessionStore:
 
     def set_acting_role(self, launch: LaunchSession, role: str) -> None:
         """The role for this launch, remembered as the user's default at this site."""
-        now = utcnow()
+        now = self.clock()
         with self.engine.begin() as conn:
             conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch.launch_id)
                          .values(acting_role=role))
@@ -268,8 +268,13 @@ class SessionStore:
             conn.execute(
                 launch_sessions.update()
                 .where(launch_sessions.c.launch_id == launch_id, launch_sessions.c.ended_at.is_(None))
-                .values(ended_at=utcnow(), end_reason=reason)
+                .values(ended_at=self.clock(), end_reason=reason)
             )
+
+
+def _bound_id(browser_hash: str, browser_cookie: str | None) -> str | None:
+    """The id in the browser cookie that `browser_hash` was made from; None when it holds none."""
+    return next((i for i in browser_ids(browser_cookie) if same_secret(browser_hash, digest(i))), None)
 
 
 def _session_from(row) -> LaunchSession:

@@ -28,6 +28,11 @@ QUIRK_DEFAULTS: dict[str, Any] = {
     "concurrency": 20,  # in-flight FHIR requests per launch (a summary is ~20); lower it for EHRs that rate-limit
     "max_transaction_entries": 0,  # 0: no known cap; above a cap the plan is written resource by resource
 }
+SETTINGS = frozenset({
+    "name", "iss", "client_id", "redirect_uri", "client_type", "client_secret_env", "private_key_env",
+    "signing_alg", "frame_ancestors", "auth_hosts", "scopes", "write_mode", "note_type", "review_months", "quirks",
+})
+SECRETS = ("client_secret", "private_key")
 
 
 def normalize_iss(iss: str) -> str:
@@ -150,6 +155,9 @@ def check_tenants_file(path: Path) -> tuple[list[str], list[Tenant]]:
 
 
 def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    for key in entry:  # a misspelt key must not fall back to a default silently (client_tpye: a public client)
+        if key not in SETTINGS and key not in SECRETS:
+            yield key, "is not a known setting"
     for key in ("name", "iss", "client_id", "redirect_uri"):
         if not isinstance(entry.get(key), str) or not entry.get(key):
             yield key, "is required (a non-empty string)"
@@ -162,12 +170,14 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
         yield "client_type", f"must be one of {', '.join(CLIENT_TYPES)}"
     if client_type == "confidential-symmetric" and not entry.get("client_secret_env"):
         yield "client_secret_env", "is required for a confidential-symmetric client (the env var holding the secret)"
-    if client_type == "confidential-asymmetric":
-        if not entry.get("private_key_env"):
-            yield "private_key_env", "is required for a confidential-asymmetric client (env var naming the JWK set file)"
-        if entry.get("signing_alg", "ES384") not in SIGNING_ALGS:
-            yield "signing_alg", f"must be one of {', '.join(SIGNING_ALGS)}"
-    for key in ("client_secret", "private_key"):
+    if client_type == "confidential-asymmetric" and not entry.get("private_key_env"):
+        yield "private_key_env", "is required for a confidential-asymmetric client (env var naming the JWK set file)"
+    if entry.get("signing_alg", "ES384") not in SIGNING_ALGS:
+        yield "signing_alg", f"must be one of {', '.join(SIGNING_ALGS)}"
+    for key in ("client_secret_env", "private_key_env"):
+        if key in entry and (not isinstance(entry[key], str) or not entry[key]):
+            yield key, "must be the name of an environment variable"
+    for key in SECRETS:
         if key in entry:
             yield key, "secrets must not be in this file; name an environment variable with *_env"
     note_type = entry.get("note_type", "http://loinc.org|18776-5")

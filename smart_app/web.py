@@ -6,6 +6,7 @@ Layer: HTTP in (Flask). Embedded-in-the-EHR rules live here, and stay on in test
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask.wrappers import Request
@@ -18,11 +19,19 @@ from .security import BROWSER_COOKIE, same_secret
 from .session import LaunchSession
 from .tenants import Tenant, origin_of
 
+if TYPE_CHECKING:
+    from . import AppState
+    from .services import Services
+
 log = logging.getLogger("smart_app.web")
 
 
-def app_state():
+def app_state() -> AppState:
     return current_app.extensions["spoc"]
+
+
+def services() -> Services:
+    return app_state().services
 
 
 def current_launch() -> LaunchSession:
@@ -143,7 +152,6 @@ class _PlainError:
     """A werkzeug HTTP error, or an unexpected one, shown with the same friendly page."""
 
     relaunch_hint = False
-    error_uri = None
 
     def __init__(self, err: HTTPException | None) -> None:
         self.title = err.name if err else "Something went wrong"

@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from smart_app.clock import Clock
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
 
 FhirJson = Mapping[str, Any]
@@ -156,7 +157,7 @@ class FhirGateway:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if concurrency < 1 or max_attempts < 1:
@@ -171,7 +172,7 @@ class FhirGateway:
         self._max_attempts = max_attempts
         self._max_backoff_s = max_backoff_s
         self._sleep = sleep
-        self._clock = clock
+        self._clock = clock or Clock().now
         self._rng = rng or random.Random()
         self._session = session or _pooled_session(concurrency)
         self._on_request = on_request

@@ -5,12 +5,15 @@ Layer: launch. Pure functions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import LaunchError
+
+FHIR_ID = re.compile(r"[A-Za-z0-9.-]{1,64}")  # FHIR R4 id; anything else never reaches a query or the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ def context_from(response: Any, *, requested_scope: str, now: datetime) -> Launc
     patient = response.get("patient")
     if not isinstance(patient, str) or not patient:  # R18: no patient picker inside a chart
         raise LaunchError("The EHR did not say which patient this launch is for.")
+    if not is_fhir_id(patient):
+        raise LaunchError("The EHR named the patient in a way the app cannot use.")
     expires_in = response.get("expires_in")
     expires_at = now + timedelta(seconds=int(expires_in)) if isinstance(expires_in, (int, float)) and expires_in > 0 else None
     granted = response.get("scope")
@@ -55,8 +60,12 @@ def context_from(response: Any, *, requested_scope: str, now: datetime) -> Launc
         expires_at=expires_at,
         scope=scope,
         patient_id=patient,
-        encounter_id=encounter if isinstance(encounter, str) and encounter else None,
+        encounter_id=encounter if is_fhir_id(encounter) else None,  # R20: a bad one is dropped, as a foreign one
         need_patient_banner=banner is not False,  # R23: show the banner unless told not to
         intent=intent if isinstance(intent, str) else None,  # R24: unknown intents open the default view
         id_token=id_token if isinstance(id_token, str) and id_token else None,
     )
+
+
+def is_fhir_id(value: object) -> bool:
+    return isinstance(value, str) and FHIR_ID.fullmatch(value) is not None

@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from ..errors import AuthorizationDenied, LaunchError, SmartAppError
-from ..security import BROWSER_COOKIE, new_handle, new_state
-from ..session import PendingAuthorization, TokenSet, utcnow
+from ..security import BROWSER_COOKIE, new_state, with_new_browser_id
+from ..session import PendingAuthorization, TokenSet
 from ..web import app_state
 from . import oauth
 from .context import context_from
@@ -51,7 +51,7 @@ def _begin(iss: str | None, launch: str | None, *, kind: str):
     code_verifier = secrets.token_urlsafe(64)
     oauth_state = new_state()
     scope = requested_scopes(kind=kind, write_mode=tenant.write_mode, v2=smart.permission_v2, override=tenant.scopes)
-    browser = request.cookies.get(BROWSER_COOKIE) or new_handle()
+    browser, cookie = with_new_browser_id(request.cookies.get(BROWSER_COOKIE))  # never one the client chose
     state.sessions.begin_authorization(
         oauth_state,
         browser,
@@ -69,14 +69,14 @@ def _begin(iss: str | None, launch: str | None, *, kind: str):
         response = make_response(render_template("launch/authorize_post.html", action=action, fields=parse_qsl(query)))
     else:
         response = redirect(url, code=302)  # R31: same frame, no popup
-    _set_browser_cookie(response, browser)
+    _set_browser_cookie(response, cookie)
     return response
 
 
-def _set_browser_cookie(response, browser: str) -> None:
+def _set_browser_cookie(response, cookie: str) -> None:
     # R30: the app lives in the EHR's iframe, a third-party context: SameSite=None; Secure; Partitioned
     response.set_cookie(
-        BROWSER_COOKIE, browser, secure=True, httponly=True, samesite="None", partitioned=True, path="/",
+        BROWSER_COOKIE, cookie, secure=True, httponly=True, samesite="None", partitioned=True, path="/",
         max_age=60 * 60 * 12,
     )
 
@@ -85,15 +85,15 @@ def _set_browser_cookie(response, browser: str) -> None:
 def callback():
     state = app_state()
     oauth_state = request.args.get("state")
-    if request.args.get("error"):  # R16: show the EHR's error, never loop back into authorize
-        iss = state.sessions.issuer_of_state(oauth_state)
+    if request.args.get("error"):  # R16: say why, never loop back into authorize
+        iss = state.sessions.issuer_of_state(oauth_state, request.cookies.get(BROWSER_COOKIE))
         if iss:
             g.tenant = state.tenants.for_iss(iss)
         state.audit.record("launch", "failure", iss=iss, reason="oauth-error", error=request.args["error"][:60])
-        raise AuthorizationDenied(
-            _oauth_error_message(request.args["error"], request.args.get("error_description")),
-            error_uri=_safe_uri(request.args.get("error_uri")),
-        )
+        # Anyone can send a browser here with an error of their making: the EHR's own words are shown only
+        # for a launch this browser began, and error_uri never becomes a link (issue 12 overrides R16).
+        description = request.args.get("error_description") if iss else None
+        raise AuthorizationDenied(_oauth_error_message(request.args["error"], description))
     try:
         pending = state.sessions.consume_authorization(oauth_state, request.cookies.get(BROWSER_COOKIE))
     except LaunchError:
@@ -111,23 +111,25 @@ def callback():
     # R14: the token endpoint is the one stored with the state, never one named in the callback
     response = oauth.exchange_code(
         tenant, pending.token_endpoint, code=code, code_verifier=pending.code_verifier,
-        keys=state.client_keys, timeout_s=state.settings.fhir_timeout_s,
+        keys=state.client_keys, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
     )
     try:
-        context = context_from(response, requested_scope=pending.scope, now=utcnow())
+        context = context_from(response, requested_scope=pending.scope, now=state.clock.now())
     except LaunchError:
         state.audit.record("launch", "failure", iss=tenant.iss, reason="token-response")
         raise
+    if response.get("encounter") and not context.encounter_id:
+        log.warning("launch encounter ignored: not a FHIR id")
     fhir_user = None
     if context.id_token and "openid" in pending.scope.split():
         fhir_user = oauth.validate_id_token(
             context.id_token, jwks_uri=pending.jwks_uri, issuer=pending.issuer, client_id=tenant.client_id,
-            iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s,
+            iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
         )
     launch_id = state.sessions.create(
         iss=tenant.iss, patient_id=context.patient_id, fhir_user=fhir_user, encounter_id=context.encounter_id,
         need_patient_banner=context.need_patient_banner, intent=context.intent, scope=context.scope,
-        browser=request.cookies.get(BROWSER_COOKIE, ""),
+        browser=pending.browser,
         tokens=TokenSet(context.access_token, context.refresh_token, context.expires_at),
         token_endpoint=pending.token_endpoint,
     )
@@ -142,7 +144,7 @@ def _keep_encounter_only_if_it_is_the_patients(launch_id: str) -> None:
     """R20: an encounter from the EHR is used only if its subject is the launch patient."""
     state = app_state()
     launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE, ""))
-    if not state.ehr.encounter_belongs_to_patient(launch, g.tenant):
+    if not state.services.summary.encounter_belongs_to_patient(launch, g.tenant):
         log.warning("launch encounter ignored: not this patient's or unreadable")
         state.sessions.clear_encounter(launch_id)
 
@@ -168,7 +170,3 @@ def _oauth_error_message(error: str, description: str | None) -> str:
     if description:
         message += f" The EHR said: “{description[:300]}”"
     return message
-
-
-def _safe_uri(uri: str | None) -> str | None:
-    return uri if uri and uri.startswith(("https://", "http://")) else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
+import pytest
 import requests
 import sqlalchemy as sa
 
 from sandbox.data.characters import build_resources
+from smart_app.security import BROWSER_COOKIE
 from smart_app.store.tables import launch_sessions, pending_authorizations
 from tests.support import (
     authorize_at_sandbox,
@@ -23,6 +25,8 @@ from tests.support import (
     launch_id_of,
     path_of,
     query_of,
+    CLOCK,
+    TODAY,
 )
 
 CHILD = "sofia-rivera"
@@ -48,7 +52,7 @@ def engine_of(app):
 def move_back(app, column, by: timedelta) -> None:
     """Pretend time passed: move every row's `column` back by `by`."""
     with engine_of(app).begin() as conn:
-        conn.execute(column.table.update().values({column.name: datetime.now(UTC) - by}))
+        conn.execute(column.table.update().values({column.name: CLOCK.now() - by}))
 
 
 def test_ehr_launch_lands_on_the_summary_showing_the_patients_banner(client, sandbox):
@@ -142,9 +146,32 @@ def test_an_oauth_error_at_the_callback_shows_the_ehrs_reason_and_a_relaunch_hin
     body = response.get_data(as_text=True)
     assert response.status_code == 400  # R16
     assert "User &lt;b&gt;declined&lt;/b&gt;" in body and "<b>declined" not in body
-    assert 'href="https://ehr.example/help/denied"' in body
+    # R16 asks for a link to error_uri; the hostile review (issue 12) overrides it: anyone can put an
+    # error_uri in a callback URL, so the page never links to it.
+    assert "ehr.example/help" not in body and "More about this error" not in body
     assert "relaunch the Shared Plan of Care from the patient" in body
     assert "Location" not in response.headers  # never loops back into authorize
+
+
+ATTACKER_ERROR = {"error": "server_error", "error_description": "Call 555-0100 to restore access",
+                  "error_uri": "https://attacker.example/restore"}
+
+
+def test_an_oauth_error_without_a_state_shows_a_fixed_message_and_none_of_the_callers_text(client, sandbox):
+    response = client.get("/callback", query_string=ATTACKER_ERROR)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The EHR had a problem signing you in." in body
+    assert "555-0100" not in body and "attacker.example" not in body and "More about this error" not in body
+
+
+def test_an_oauth_error_with_the_state_of_another_browser_shows_none_of_the_callers_text(app, sandbox):
+    start = app.test_client().get(path_of(chart_launch_url(sandbox, CHILD)))
+    state = query_of(start.headers["Location"])["state"]
+    response = app.test_client().get("/callback", query_string={**ATTACKER_ERROR, "state": state})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "The EHR had a problem signing you in." in body
+    assert "555-0100" not in body and "attacker.example" not in body
 
 
 def test_a_wrong_pkce_verifier_is_rejected_by_the_sandbox_and_shown_as_a_failed_sign_in(client, sandbox, app):
@@ -176,6 +203,19 @@ def test_the_browser_holds_only_a_random_handle_in_a_partitioned_cookie(client, 
     assert "Set-Cookie" not in landed.headers  # tokens never go to the browser (R27)
     launch_id = launch_id_of(landed)
     assert len(launch_id) >= 22  # R28: ≥128-bit handle
+
+
+def test_a_browser_cookie_the_client_brings_is_never_adopted_by_a_launch(app, sandbox, client):
+    planted = "k" * 32  # e.g. set by an attacker who shares a parent domain with the app
+    client.set_cookie(BROWSER_COOKIE, planted)
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    issued = re.search(rf"{BROWSER_COOKIE}=([^;]+)", start.headers["Set-Cookie"]).group(1)
+    assert not issued.startswith(planted)  # a fresh id for this launch
+    launch_id = launch_id_of(client.get(path_of(authorize_at_sandbox(start.headers["Location"]))))
+    assert client.get(f"/p/{launch_id}/").status_code == 200
+    attacker = app.test_client()
+    attacker.set_cookie(BROWSER_COOKIE, planted)
+    assert attacker.get(f"/p/{launch_id}/").status_code == 401
 
 
 def test_another_browser_cannot_use_a_launch_handle(app, sandbox, client):
@@ -314,7 +354,7 @@ def launch_with_encounter(client, sandbox, patient_id: str, encounter_id: str):
 
 
 def encounter_id_of(patient_id: str) -> str:
-    return next(r["id"] for r in build_resources(date.today())
+    return next(r["id"] for r in build_resources(TODAY)
                 if r["resourceType"] == "Encounter" and r["subject"]["reference"] == f"Patient/{patient_id}")
 
 
@@ -344,7 +384,8 @@ def test_without_need_patient_banner_the_app_shows_no_banner(client, sandbox):
     assert "patient-banner" not in client.get(f"/p/{launch_id}/plan").get_data(as_text=True)
 
 
-def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app):
+@pytest.mark.parametrize("other", [TODDLER, f"{CHILD},{TODDLER}"])
+def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app, other):
     import responses
 
     sandbox.control("config", {"access_token_lifetime_s": 30})  # due for refresh at once
@@ -352,9 +393,40 @@ def test_a_refresh_that_switches_patient_ends_the_session(client, sandbox, app):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.add_passthru(f"{sandbox.url}/fhir")
         mock.add(responses.POST, f"{sandbox.url}/auth/token", json={
-            "access_token": "another", "token_type": "Bearer", "expires_in": 3600, "patient": TODDLER})
+            "access_token": "another", "token_type": "Bearer", "expires_in": 3600, "patient": other})
         lines = sections(client, launch_id)
     assert "relaunch" in lines["error"].lower()  # R19: the session is over, whichever request noticed first
     assert client.get(f"/p/{launch_id}/").status_code == 401
     with engine_of(app).connect() as conn:
         assert conn.execute(sa.select(launch_sessions.c.end_reason)).scalar() == "patient-changed"
+
+
+def land_with_token_response(client, sandbox, **context):
+    """A launch whose token endpoint answers with these context values (patient, encounter)."""
+    import responses
+
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    callback = path_of(authorize_at_sandbox(start.headers["Location"]))
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.add_passthru(f"{sandbox.url}/fhir")
+        mock.add(responses.POST, f"{sandbox.url}/auth/token", json={
+            "access_token": "at", "token_type": "Bearer", "expires_in": 3600, "scope": "launch patient/*.rs",
+            **context})
+        return client.get(callback)
+
+
+def test_a_token_response_patient_that_is_not_a_fhir_id_refuses_the_launch(client, sandbox, app):
+    for patient in ("p" * 201, f"{CHILD},{TODDLER}"):  # too long for the store; an OR search on a lenient server
+        response = land_with_token_response(client, sandbox, patient=patient)
+        assert response.status_code == 400
+        assert "relaunch" in response.get_data(as_text=True).lower()
+    with engine_of(app).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(launch_sessions)).scalar() == 0
+
+
+def test_a_token_response_encounter_that_is_not_a_fhir_id_is_dropped_with_a_warning(client, sandbox, app, caplog):
+    caplog.set_level(logging.WARNING)
+    landed = land_with_token_response(client, sandbox, patient=CHILD, encounter=f"{'e' * 300},x")
+    assert landed.status_code == 303  # R20: the launch goes on, without the encounter
+    assert encounter_of(app) is None
+    assert "encounter ignored" in caplog.text

@@ -103,3 +103,43 @@ def test_spoc_tenants_check_exits_non_zero_and_prints_problems(tmp_path, capsys)
 
 def test_normalize_iss_keeps_the_path_case():
     assert normalize_iss("HTTPS://Ehr.Example/FHIR/R4/") == "https://ehr.example/FHIR/R4"
+
+
+def test_a_misspelt_setting_or_an_unknown_signing_alg_is_a_problem_with_its_line(tmp_path, capsys):
+    typo = write(tmp_path, """[[tenant]]
+name = "Typo EHR"
+iss = "https://ehr.example.org/fhir"
+client_id = "spoc"
+redirect_uri = "https://spoc.example.org/callback"
+client_tpye = "confidential-asymmetric"
+signing_alg = "ES348"
+""")
+    assert main(["tenants", "check", str(typo)]) == 1  # not "OK: 1 tenant(s)" with a silently public client
+    out = capsys.readouterr().out
+    assert f"{typo}:6: tenant #1: client_tpye: is not a known setting" in out
+    assert f"{typo}:7: tenant #1: signing_alg: must be one of RS384, ES384" in out
+
+
+ONE_TENANT = """[[tenant]]
+name = "Clinic"
+iss = "https://ehr.example.org/fhir"
+client_id = "spoc"
+redirect_uri = "https://spoc.example.org/callback"
+"""
+
+
+@pytest.mark.parametrize(("line", "key"), [
+    ('client_type = "Public"', "client_type"),
+    ('write_mode = "CarePlan"', "write_mode"),
+    ('signing_alg = "HS256"', "signing_alg"),
+    ('client_secret_env = ["A"]', "client_secret_env"),
+    ("private_key_env = 1", "private_key_env"),
+    ("name = 7", "name"),
+])
+def test_every_bad_value_is_a_problem_with_its_line_whatever_the_client_type(tmp_path, line, key):
+    text = ONE_TENANT.replace('name = "Clinic"\n', "") if key == "name" else ONE_TENANT
+    path = write(tmp_path, text + line + "\n")
+    problems, tenants = check_tenants_file(path)
+    assert tenants == []
+    line_number = len(text.splitlines()) + 1
+    assert any(p.startswith(f"{path}:{line_number}: tenant #1: {key}:") for p in problems), problems

@@ -73,3 +73,22 @@ def test_banner_is_shown_unless_the_ehr_says_not_to_and_unknown_intent_is_harmle
 
 def test_absent_scope_means_granted_as_requested():
     assert context_from(token(scope=None), requested_scope="launch a b", now=NOW).scope == "launch a b"
+
+
+@pytest.mark.parametrize("patient", ["a,b", "a" * 65, "p 1", "p1/_history/2", "Patient/p1", "p1\n", "ä1", 7])
+def test_a_patient_that_is_not_a_fhir_id_refuses_the_launch(patient):
+    with pytest.raises(LaunchError) as refused:  # "a,b" would be an OR search on a lenient server
+        context_from(token(patient=patient), requested_scope="x", now=NOW)
+    assert refused.value.relaunch_hint
+
+
+@pytest.mark.parametrize("encounter", ["e1,e2", "e" * 65, "Encounter/e1", ""])
+def test_an_encounter_that_is_not_a_fhir_id_is_dropped_and_the_launch_goes_on(encounter):
+    context = context_from(token(encounter=encounter), requested_scope="x", now=NOW)
+    assert context.patient_id == "p1" and context.encounter_id is None
+
+
+def test_ids_of_64_letters_digits_dots_and_hyphens_are_kept():
+    fhir_id = "A-b.9" + "x" * 59
+    context = context_from(token(patient=fhir_id, encounter=fhir_id), requested_scope="x", now=NOW)
+    assert context.patient_id == context.encounter_id == fhir_id
