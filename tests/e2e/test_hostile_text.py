@@ -8,7 +8,6 @@ import base64
 import html
 import json
 import re
-from datetime import date
 
 import pytest
 
@@ -17,7 +16,7 @@ from smart_app.plan.careplan import PLAN_IDENTIFIER_SYSTEM
 from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM, note_identifier
 from tests.e2e.test_plan import PlanUser
 from tests.e2e.test_writeback import READ_BACK_SCOPES, Chart, a_plan, outcome_of, sign
-from tests.support import a_tenant, assert_bidi_contained, launch, launch_id_of
+from tests.support import TODAY, a_tenant, assert_bidi_contained, launch, launch_id_of
 
 CHILD = "sofia-rivera"
 CONTROLS = "\x00\x1b[2J\x07\ufffe"
@@ -27,7 +26,7 @@ SPOOF = f"{RLO}gnp.exe"  # reads "exe.png" where the override is let loose
 
 def a_condition_of_the_child(text: str) -> dict:
     """Sofia's first active condition from the sandbox, renamed."""
-    condition = next(r for r in build_resources(date.today()) if r["resourceType"] == "Condition"
+    condition = next(r for r in build_resources(TODAY) if r["resourceType"] == "Condition"
                      and r["subject"]["reference"] == f"Patient/{CHILD}"
                      and r["clinicalStatus"]["coding"][0]["code"] == "active")
     return condition | {"code": {"text": text}}
@@ -72,7 +71,7 @@ def test_control_characters_in_the_ehr_and_a_nul_typed_into_a_goal_do_not_block_
     chart = Chart(app, client, sandbox)
     page = chart.file()
     assert outcome_of(page) == "filed", re.search(r'id="outcome".*?</section>', page, re.DOTALL).group(0)
-    version = app.extensions["spoc"].plans.latest_signed(sandbox.iss, CHILD)
+    version = app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, CHILD)
     assert version.plan.goals[0].text == "Sleep through the night"
     careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
     assert "Epi[2Jlepsy" in careplan["text"]["div"] and "Sleep through the night" in careplan["text"]["div"]
@@ -84,7 +83,7 @@ def test_control_characters_do_not_block_the_note_either(app, client, sandbox):
     signed_by_both(app, sandbox, "Sleep through\x00 the night")
     chart = Chart(app, client, sandbox)
     assert outcome_of(chart.file()) == "filed"
-    version = app.extensions["spoc"].plans.latest_signed(sandbox.iss, CHILD)
+    version = app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, CHILD)
     note, = chart.search("DocumentReference", ("identifier", f"{NOTE_IDENTIFIER_SYSTEM}|{note_identifier(version.plan_id, version.version)}"))
     document = base64.b64decode(note["content"][0]["attachment"]["data"]).decode()
     assert "Epi[2Jlepsy" in document and "Sleep through the night" in document
@@ -117,7 +116,7 @@ def test_a_nul_in_a_note_hide_reason_added_item_consent_or_answer_is_saved_witho
     user.post("/items/hide", ref=condition, reason="dupli\x00cate entry", section="conditions")
     user.post("/added", section="equipment", label="Feeding\x00 pump backpack", contact="Acme\x1b DME")
     user.post("/about/consent", reference="", recipient="School\x00 nurse", role="Nurse",
-              consented_by="Ana Rivera\x00 (mother)", consented_on=date.today().isoformat())
+              consented_by="Ana Rivera\x00 (mother)", consented_on=TODAY.isoformat())
     user.post("/about/intake", strengths="Sofia loves\x00 music", base_version="0")
     shown = sections(client, user.launch_id)
     assert "Spare battery at school" in shown["equipment"] and "Feeding pump backpack" in shown["equipment"]
@@ -146,7 +145,7 @@ def test_an_override_in_the_ehr_or_a_goal_is_isolated_on_the_summary_the_copy_an
     assert f"{FSI}Holiday photos {SPOOF}{PDF}{PDI}" in shown["plan"]
     assert f"{FSI}Holiday photos {SPOOF}{PDF}{PDI}" in shown["family copy"]
     assert outcome_of(chart.file()) == "filed"
-    version = app.extensions["spoc"].plans.latest_signed(sandbox.iss, CHILD)
+    version = app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, CHILD)
     careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
     shown["narrative"] = careplan["text"]["div"]
     assert f"{FSI}Asthma {SPOOF}{PDF}{PDI}" in shown["narrative"]
@@ -165,7 +164,7 @@ def test_a_goal_shown_isolated_in_its_edit_form_and_saved_again_keeps_its_words(
     assert shown == f"{FSI}Holiday photos {SPOOF}{PDF}{PDI}"
     for _ in range(2):
         coordinator.do("edit-goal", goal_id=goal_id, text=shown, kind="family")
-    goal, = app.extensions["spoc"].plans.current(sandbox.iss, CHILD).plan.goals
+    goal, = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD).plan.goals
     assert goal.text == f"Holiday photos {SPOOF}{PDF}"
 
 

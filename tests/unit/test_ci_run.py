@@ -39,12 +39,13 @@ def test_every_program_a_test_runs_is_checked_for_on_its_own_in_ci():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     checked = set(re.findall(r"command -v ([\w.+-]+)", script))
     programs = programs_the_tests_run()
-    assert {"chromium", "pdftoppm", "pdftotext"} <= set(programs)  # the scan finds what we know is there
+    assert {"chromium", "pdftoppm", "pdftotext", "node"} <= set(programs)  # the scan finds what we know is there
     unchecked = {name: where for name, where in programs.items() if name not in checked}
     assert not unchecked, f".ci/run never checks for these (program: a test that runs it): {unchecked}"
 
 
 LIBRARIES = ("fonts-dejavu-core", "libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0")
+PROGRAMS = {"chromium", "pdftoppm", "pdftotext", "node", "npm"}
 
 
 def run_ci(tmp_path: Path, programs: set[str], packages: set[str]) -> list[str]:
@@ -67,14 +68,14 @@ def run_ci(tmp_path: Path, programs: set[str], packages: set[str]) -> list[str]:
 
 
 def test_a_machine_with_chromium_but_no_poppler_gets_poppler(tmp_path):
-    calls = run_ci(tmp_path, {"chromium"}, set(LIBRARIES))
+    calls = run_ci(tmp_path, PROGRAMS - {"pdftoppm", "pdftotext"}, set(LIBRARIES))
     assert calls[-1].split() == ["install", "-y", "-qq", "poppler-utils"]
 
 
 def test_a_machine_missing_one_library_gets_that_library(tmp_path):
-    calls = run_ci(tmp_path, {"chromium", "pdftoppm", "pdftotext"}, set(LIBRARIES) - {"libharfbuzz-subset0"})
+    calls = run_ci(tmp_path, PROGRAMS, set(LIBRARIES) - {"libharfbuzz-subset0"})
     assert calls[-1].split() == ["install", "-y", "-qq", "libharfbuzz-subset0"]
 
 
 def test_a_machine_with_everything_installs_nothing(tmp_path):
-    assert run_ci(tmp_path, {"chromium", "pdftoppm", "pdftotext"}, set(LIBRARIES)) == []
+    assert run_ci(tmp_path, PROGRAMS, set(LIBRARIES)) == []
