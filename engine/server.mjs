@@ -13,10 +13,26 @@
 //   withTransaction runs the callback without one).
 // - GET /fhir/metadata: the router has no CapabilityStatement, so this one lists exactly what is routed.
 // - Test controls outside /fhir: POST /_snapshot keeps the current data, POST /_reset goes back to it.
+// - ENGINE_CLOCK_OFFSET_MS moves the engine's clock (lastUpdated, dates it stamps) by that much, so the
+//   engine lives on the same pinned day as the tests, the app and the sandbox.
 //
 // Copyright the SPOC project contributors. Licensed under the Apache License, Version 2.0.
 
 import http from 'node:http';
+
+const CLOCK_OFFSET_MS = Number(process.env.ENGINE_CLOCK_OFFSET_MS || 0);
+if (CLOCK_OFFSET_MS) {
+  const RealDate = Date;
+  globalThis.Date = class ShiftedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(RealDate.now() + CLOCK_OFFSET_MS);
+      else super(...args);
+    }
+    static now() {
+      return RealDate.now() + CLOCK_OFFSET_MS;
+    }
+  };
+}
 
 import {
   DEFAULT_MAX_SEARCH_COUNT,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 from .clock import Clock
@@ -31,14 +31,12 @@ class Settings:
     max_authorize_url: int = 2000  # R11: longer URLs go by POST when the server allows it
     trusted_hosts: tuple[str, ...] = ()
     time_zone: str = "UTC"  # the site's calendar: what "today" is for due dates and reviews
-    pinned_today: date | None = None  # tests and demos only: the clock starts at noon of this day
+    clock_offset: timedelta = timedelta(0)  # tests only: added to the real time (SPOC_TEST_CLOCK_OFFSET_S)
 
     def clock(self) -> Clock:
-        """The app's one clock, in the site's time zone (pinned to a day only for tests and demos)."""
+        """The app's one clock, in the site's time zone (moved to another day only by tests)."""
         try:
-            if self.pinned_today is not None:
-                return Clock.pinned(self.pinned_today, self.time_zone)
-            return Clock(self.time_zone)
+            return Clock(self.time_zone, offset=self.clock_offset)
         except (ValueError, KeyError):  # zoneinfo: an unknown or malformed zone name
             raise ConfigError(f"SPOC_TIME_ZONE is not a time zone: {self.time_zone!r}.") from None
 
@@ -56,14 +54,15 @@ class Settings:
             fhir_timeout_s=float(env.get("SPOC_FHIR_TIMEOUT_S", "10")),
             trusted_hosts=tuple(h for h in env.get("SPOC_TRUSTED_HOSTS", "").split(",") if h),
             time_zone=env.get("SPOC_TIME_ZONE", "UTC"),
-            pinned_today=_day(env.get("SPOC_TEST_TODAY", "")),
+            clock_offset=_offset(env.get("SPOC_TEST_CLOCK_OFFSET_S", "")),
         )
 
 
-def _day(value: str) -> date | None:
+def _offset(value: str) -> timedelta:
+    """Tests that start `spoc serve` share their pinned clock with it, to the second."""
     if not value:
-        return None
+        return timedelta(0)
     try:
-        return date.fromisoformat(value)
+        return timedelta(seconds=float(value))
     except ValueError:
-        raise ConfigError(f"SPOC_TEST_TODAY must be a date like 2028-02-29, not {value!r}.") from None
+        raise ConfigError(f"SPOC_TEST_CLOCK_OFFSET_S must be a number of seconds, not {value!r}.") from None

@@ -7,6 +7,7 @@ loaded characters (a snapshot the engine keeps), so each test starts from the sa
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import shutil
@@ -22,7 +23,7 @@ import requests
 
 from sandbox.upstream import load_characters
 from tests.processes import stop
-from tests.support import ROOT
+from tests.support import CLOCK, ROOT
 
 ENGINE_DIR = ROOT / "engine"
 START_TIMEOUT_S = 30
@@ -66,7 +67,8 @@ def missing() -> str | None:
 def running_engine(today: date) -> Iterator[EngineProcess]:
     """The engine on a free loopback port, loaded with the characters as of `today` and snapshotted."""
     started = time.perf_counter()
-    process = subprocess.Popen(["node", str(ENGINE_DIR / "server.mjs"), "0"], cwd=ROOT, text=True,
+    env = {**os.environ, "ENGINE_CLOCK_OFFSET_MS": str(int(CLOCK.offset.total_seconds() * 1000))}
+    process = subprocess.Popen(["node", str(ENGINE_DIR / "server.mjs"), "0"], cwd=ROOT, text=True, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = _ready_line(process)

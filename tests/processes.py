@@ -124,7 +124,7 @@ def sandbox_and_two_instances(database_url: str, tmp_path: Path) -> Iterator[Two
     tenants_file = tmp_path / "tenants.toml"
     tenants_file.write_text(tenants_toml(f"{ehr.url}/fhir", redirect_uri, ehr.url))
     env = {**os.environ, "SPOC_TENANTS_FILE": str(tenants_file), "SPOC_TOKEN_KEYS": Fernet.generate_key().decode(),
-           "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "SPOC_TEST_TODAY": TODAY.isoformat()}
+           "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "SPOC_TEST_CLOCK_OFFSET_S": str(CLOCK.offset.total_seconds())}
     try:
         with spoc_serve(port_a, env, tmp_path / "a.log") as a, spoc_serve(port_b, env, tmp_path / "b.log") as b:
             wait_until_healthy(a)
