@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# Flags for `spoc demo`, e.g. make demo DEMO_ARGS="--ehr-port 8201 --app-port 8101" when 8200/8100 are taken.
+DEMO_ARGS ?=
+
 .PHONY: demo test bench serve clean
 
 $(BIN)/spoc: pyproject.toml
@@ -12,7 +15,7 @@ $(BIN)/spoc: pyproject.toml
 	touch $(BIN)/spoc
 
 demo: $(BIN)/spoc  ## the app and the bundled sandbox EHR, on this machine
-	$(BIN)/spoc demo
+	$(BIN)/spoc demo $(DEMO_ARGS)
 
 # The independent FHIR engine's packages, when npm is here; without them its tests skip (CI requires them).
 ENGINE_PACKAGES := engine/node_modules/.package-lock.json

@@ -33,7 +33,10 @@ from .store.tracking_store import TrackingStore
 from .store.filing_store import FilingStore
 from .tenants import TenantRegistry
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# A source checkout serves the top-level static/; the wheel carries it as smart_app/static/ (setup.py).
+STATIC_DIR = next((d for d in (PACKAGE_DIR / "static", PACKAGE_DIR.parent / "static") if d.is_dir()),
+                  PACKAGE_DIR.parent / "static")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -133,7 +134,9 @@ def _demo(args) -> int:
     from . import create_app
     from .store import upgrade
 
+    check_demo_ports(args.ehr_port, args.app_port)
     data = Path(args.data_dir).resolve()
+    continued = (data / "spoc.db").exists()
     data.mkdir(parents=True, exist_ok=True)
     ehr = f"http://localhost:{args.ehr_port}"
     app_url = f"http://127.0.0.1:{args.app_port}"
@@ -172,7 +175,7 @@ def _demo(args) -> int:
             "\n  Shared Plan of Care demo is running.\n"
             f"  Open the sandbox EHR:  {ehr}/ehr/\n"
             "  Pick a patient: the chart launches the app in its frame (SMART EHR launch).\n"
-            f"  App: {app_url}   Data: {data}\n  Press Ctrl+C to stop.\n",
+            f"  App: {app_url}   Data: {data}\n{demo_data_notice(data, continued)}  Press Ctrl+C to stop.\n",
             flush=True,
         )
         try:
@@ -183,6 +186,45 @@ def _demo(args) -> int:
         sandbox.terminate()
         sandbox.wait(timeout=10)
     return 0
+
+
+def check_demo_ports(ehr_port: int, app_port: int) -> None:
+    """Raise SystemExit naming each demo port something already listens on, and the flags that move it."""
+    if ehr_port == app_port:
+        raise SystemExit(f"The sandbox EHR and the app cannot share port {ehr_port}: give --ehr-port and "
+                         "--app-port different ports.")
+    busy = {port: what for port, what in ((ehr_port, "the sandbox EHR"), (app_port, "the app")) if _taken(port)}
+    if not busy:
+        return
+    ehr = _free_port_after(ehr_port, {app_port}) if ehr_port in busy else ehr_port
+    app = _free_port_after(app_port, {ehr_port, ehr}) if app_port in busy else app_port
+    flags = f"--ehr-port {ehr} --app-port {app}"
+    said = " ".join(f"Port {port} ({what}) is already in use, perhaps by another demo." for port, what in busy.items())
+    raise SystemExit(f'{said} Stop what uses it, or choose free ports: spoc demo {flags} '
+                     f'(with make: make demo DEMO_ARGS="{flags}").')
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _free_port_after(port: int, avoid: set[int]) -> int:
+    return next((p for p in range(port + 1, min(port + 100, 65536)) if p not in avoid and not _taken(p)), port + 1)
+
+
+def demo_data_notice(data: Path, continued: bool) -> str:
+    """Banner lines: the app keeps its data between demos; the sandbox EHR, in memory, does not."""
+    if not continued:
+        return "  The app keeps its data there between demos; the sandbox EHR starts afresh each time.\n"
+    return ("  The app's plans and notes from an earlier demo are kept in the data folder, but the sandbox EHR\n"
+            "  starts afresh each time: anything filed in it before is gone. To start both afresh, stop the\n"
+            f"  demo and run `make clean` (or delete {data}).\n")
 
 
 def demo_tenants_toml(ehr: str, app_url: str) -> str:

@@ -9,10 +9,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
+from flask.wrappers import Request
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from .errors import InvalidInput, SessionExpired, SmartAppError
+from .plan.text import clean_text, isolated
 from .security import BROWSER_COOKIE, same_secret
 from .session import LaunchSession
 from .tenants import Tenant, origin_of
@@ -81,7 +83,28 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
     return bp
 
 
+class CleanFormRequest(Request):
+    """A request whose posted form values are cleaned (plan.text.clean_text) before any view reads them:
+    the form's door for text, so no view has to remember it."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__["form"]
+        self.__dict__["form"] = type(form)((clean_text(k), clean_text(v)) for k, v in form.items(multi=True))
+
+
+def shown(value: object) -> object:
+    """What a template's `{{ value }}` prints: text with its bidi controls isolated (plan.text.isolated),
+    so a value never reorders the page around it; Markup (already built by the app) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return isolated(value)
+    return value
+
+
 def register(app: Flask) -> None:
+    app.request_class = CleanFormRequest
+    app.jinja_env.finalize = shown  # set before any template is compiled: Jinja bakes it in
+
     @app.context_processor
     def template_helpers():
         def csrf_field() -> Markup:

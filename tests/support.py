@@ -107,3 +107,26 @@ def a_tenant(sandbox: SandboxHandle, **overrides) -> Tenant:
     )
     fields.update(overrides)
     return Tenant(**fields)
+
+
+_BIDI_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
+                 "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+
+
+def assert_bidi_contained(text: str, where: str = "") -> None:
+    """Every bidi embedding or override in `text` sits inside an isolate, and every one of them is closed
+    where it should be: nothing it holds can reorder what stands around it (issue 12, item 10)."""
+    opened: list[str] = []
+    for index, char in enumerate(text):
+        context = f"{where}: {text[max(0, index - 40):index + 40]!r}"
+        if char in _BIDI_OPENERS:
+            assert _BIDI_OPENERS[char] == "\u2069" or "\u2069" in (_BIDI_OPENERS[o] for o in opened), \
+                f"an embedding or override outside any isolate in {context}"
+            opened.append(char)
+        elif char == "\u202c":
+            assert opened and _BIDI_OPENERS[opened[-1]] == "\u202c", f"a PDF closing nothing in {context}"
+            opened.pop()
+        elif char == "\u2069":
+            assert opened and _BIDI_OPENERS[opened[-1]] == "\u2069", f"a PDI with an override still open in {context}"
+            opened.pop()
+    assert not opened, f"{where}: {len(opened)} bidi control(s) never closed"

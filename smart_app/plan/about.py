@@ -24,6 +24,7 @@ from smart_app.plan import i18n
 from smart_app.plan import summary as s
 from smart_app.plan.curation import AddedItem, ItemCuration
 from smart_app.plan.model import ActionStatus, GoalKind, GoalLifecycle, NegotiatedAction, PlanState, PlanVersion, Role
+from smart_app.plan.text import clean_text
 
 LOINC = "http://loinc.org"
 BCP47 = "urn:ietf:bcp:47"
@@ -271,7 +272,7 @@ def answers_from_response(response: Mapping[str, Any]) -> IntakeAnswers:
             elif "valueCoding" in answer:
                 found[link_id] = str(answer["valueCoding"].get("code", ""))
             elif "valueString" in answer:
-                found[link_id] = str(answer["valueString"])
+                found[link_id] = clean_text(str(answer["valueString"]))
     return answers_from_mapping(found)
 
 

@@ -36,6 +36,7 @@ from .model import (
     SignOff,
 )
 from .narrative import TITLE, NarrativeParts, owner_label, plan_narrative
+from .text import clean_text
 
 Json = dict[str, Any]
 
@@ -412,7 +413,7 @@ def plan_from_fhir(careplan: Mapping[str, Any], goals: Sequence[Mapping[str, Any
         actions=actions,
         state=PlanState.SIGNED if careplan.get("status") in ("active", "completed") else PlanState.DRAFT,
         signoffs=signoffs,
-        family_priority=_extension(careplan, FAMILY_PRIORITY_URL, "valueString") or "",
+        family_priority=_words(_extension(careplan, FAMILY_PRIORITY_URL, "valueString")),
         revision=_extension(careplan, PLAN_REVISION_URL, "valueInteger") or 1,
         next_review=_date(period.get("end")),
         signed_at=signed_at,
@@ -423,9 +424,9 @@ def _goal_from(resource: Mapping[str, Any], plan_id: str) -> Goal:
     target_dates = [_date(t.get("dueDate")) for t in _list(resource.get("target"))]
     return Goal(
         goal_id=_suffix(_identifier_value(resource, GOAL_IDENTIFIER_SYSTEM), plan_id),
-        text=(resource.get("description") or {}).get("text", ""),
+        text=_words((resource.get("description") or {}).get("text")),
         kind=GoalKind(_code_in(resource.get("category"), SPOC_GOAL_KIND_SYSTEM) or GoalKind.CLINICAL),
-        expressed_by=(resource.get("expressedBy") or {}).get("display", ""),
+        expressed_by=_words((resource.get("expressedBy") or {}).get("display")),
         target_date=next((d for d in target_dates if d), None),
         lifecycle=GoalLifecycle(resource.get("lifecycleStatus", GoalLifecycle.PROPOSED)),
         achievement=Achievement(_code_in([resource.get("achievementStatus")], GOAL_ACHIEVEMENT_SYSTEM)
@@ -442,13 +443,13 @@ def _action_from(resource: Mapping[str, Any], plan_id: str, goal_ids: Mapping[st
     status = _code_in([resource.get("businessStatus")], SPOC_ACTION_STATUS_SYSTEM)
     return NegotiatedAction(
         action_id=_suffix(_identifier_value(resource, ACTION_IDENTIFIER_SYSTEM), plan_id),
-        text=resource.get("description", ""),
-        owner=Owner(Role(role) if role else Role.COORDINATOR, (resource.get("owner") or {}).get("display", "")),
+        text=_words(resource.get("description")),
+        owner=Owner(Role(role) if role else Role.COORDINATOR, _words((resource.get("owner") or {}).get("display"))),
         goal_id=goal_ids.get(goal_ref),
         due=_date(period.get("end")),
         status=ActionStatus(status) if status else ActionStatus.NOT_STARTED,
         condition_refs=_reasons(resource),
-        progress=tuple(ProgressNote(n.get("text", ""), n.get("authorString", ""), datetime.fromisoformat(n["time"]))
+        progress=tuple(ProgressNote(_words(n.get("text")), _words(n.get("authorString")), datetime.fromisoformat(n["time"]))
                        for n in _list(resource.get("note")) if n.get("time")),
     )
 
@@ -464,7 +465,7 @@ def _signoffs_from(provenance: Mapping[str, Any]) -> tuple[tuple[SignOff, ...], 
     signed = [(a, s) for a, s in zip(_list(provenance.get("agent")), _list(provenance.get("signature")), strict=False)]
     signoffs = tuple(
         SignOff(Role(_code_in(agent.get("role"), SPOC_ROLE_SYSTEM) or Role.CLINICIAN),
-                (signature.get("who") or {}).get("display", ""), datetime.fromisoformat(signature["when"]))
+                _words((signature.get("who") or {}).get("display")), datetime.fromisoformat(signature["when"]))
         for agent, signature in signed if signature.get("when")
     )
     occurred = provenance.get("occurredDateTime")
@@ -627,6 +628,11 @@ def _code_in(concepts: object, system: str) -> str:
             if coding.get("system") == system and isinstance(coding.get("code"), str):
                 return coding["code"]
     return ""
+
+
+def _words(value: Any) -> str:
+    """Text the EHR holds, cleaned as every EHR text is (text.clean_text); '' when it is not text."""
+    return clean_text(value) if isinstance(value, str) else ""
 
 
 def _extension(resource: Mapping[str, Any], url: str, value_key: str) -> Any:

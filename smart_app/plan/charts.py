@@ -15,6 +15,7 @@ from html import escape
 
 from smart_app.plan.indicators import GoalProgress, HospitalUseRates
 from smart_app.plan.model import Achievement, GoalLifecycle
+from smart_app.plan.text import isolated
 
 SVG_NS = "http://www.w3.org/2000/svg"
 BEFORE_COLOUR = "#6b7280"
@@ -168,7 +169,7 @@ def goal_progress_chart(progress: GoalProgress) -> str:
             f'<text x="{x}" y="{height - 12}" text-anchor="middle" fill="{TEXT_COLOUR}">'
             f"{_e(point.at.date().isoformat())}</text>"
         )
-    title = f"Progress on the goal: {progress.text}"
+    title = f"Progress on the goal: {isolated(progress.text)}"
     said = "; ".join(
         _point_words(p.achievement, p.lifecycle, p.at.date().isoformat()) for p in progress.points
     )

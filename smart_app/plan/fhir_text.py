@@ -4,7 +4,8 @@ Layer: pure core (smart_app.plan). Imports: stdlib only.
 
 Whatever the EHR sends (None, a list where an object belongs, a number where a string belongs, a
 data-absent-reason instead of a value), every helper answers with an empty value rather than an
-exception. `Any` stays inside this module and summary.py; what they return is typed.
+exception. `Any` stays inside this module and summary.py; what they return is typed. Every string
+comes through `string_of`, the EHR's door for text (see text.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from .text import clean_text
 
 DATA_ABSENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
@@ -57,9 +60,10 @@ def mappings(value: Any) -> tuple[Mapping[str, Any], ...]:
 
 
 def string_of(value: Any) -> str:
-    """A JSON string with its whitespace collapsed; numbers as text; '' for anything else."""
+    """A JSON string, cleaned (see clean_text), with its whitespace collapsed; numbers as text; ''
+    for anything else. Every other helper reads text through this one."""
     if isinstance(value, str):
-        return " ".join(value.split())
+        return " ".join(clean_text(value).split())
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""

@@ -3,7 +3,10 @@
 Layer: pure core (smart_app.plan). Imports: stdlib and smart_app.plan only. No clock.
 
 Built with ElementTree, so the output is always well-formed XML with every value escaped, and it uses
-only the narrative subset of XHTML FHIR allows: no script, style, link, iframe or image (R52).
+only the narrative subset of XHTML FHIR allows: no script, style, link, iframe or image (R52). Every
+text goes through `_text`: cleaned (text.clean_text) so that even words stored before the doors
+cleaned them make well-formed XML, and bidi-isolated with Unicode controls, as XHTML narrative has no
+<bdi> element.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .model import ROLE_LABELS, ActionStatus, GoalKind, NegotiatedAction, Plan
+from .text import clean_text, isolated
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 TITLE = "Shared Plan of Care"
@@ -72,7 +76,7 @@ def _about_us(root: ET.Element, plan: Plan, parts: NarrativeParts) -> None:
     if plan.family_priority:
         paragraph = _add(root, "p")
         _add(paragraph, "b", "What matters most to us right now: ")
-        _last(paragraph).tail = plan.family_priority
+        _last(paragraph).tail = _text(plan.family_priority)
     for heading, words in parts.about_us:
         _add(root, "h4", heading)
         _add(root, "p", words)
@@ -100,8 +104,8 @@ def _goals_and_actions(root: ET.Element, plan: Plan) -> None:
         _add(root, "p", "No goals or actions.")
     for goal in plan.goals:
         kind = "Family goal" if goal.kind is GoalKind.FAMILY else "Clinical goal"
-        _add(root, "h4", f"{kind}: {goal.text}")
-        said = [f"in the words of {goal.expressed_by}"] if goal.expressed_by else []
+        _add(root, "h4", f"{kind}: {_text(goal.text)}")
+        said = [f"in the words of {_text(goal.expressed_by)}"] if goal.expressed_by else []
         if goal.target_date:
             said.append(f"target {_day(goal.target_date)}")
         if said:
@@ -137,7 +141,7 @@ def _signoffs(root: ET.Element, plan: Plan) -> None:
         return
     listing = _add(root, "ul")
     for signoff in plan.signoffs:
-        _add(listing, "li", f"{ROLE_LABELS[signoff.role]}: {signoff.name}, {_day(signoff.at)}")
+        _add(listing, "li", f"{ROLE_LABELS[signoff.role]}: {_text(signoff.name)}, {_day(signoff.at)}")
 
 
 def owner_label(action: NegotiatedAction) -> str:
@@ -152,8 +156,14 @@ def _day(value: date | datetime) -> str:
 def _add(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     element = ET.SubElement(parent, tag)
     if text is not None:
-        element.text = text
+        element.text = _text(text)
     return element
+
+
+def _text(value: str) -> str:
+    """A value as the narrative shows it. Lines built from several values isolate each value first, so
+    that one cannot reorder the words after it ("Maya <override>, 2026-06-01")."""
+    return isolated(clean_text(value))
 
 
 def _last(parent: ET.Element) -> ET.Element:

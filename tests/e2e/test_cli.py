@@ -143,3 +143,41 @@ def test_spoc_demo_serves_the_sandbox_ehr_and_a_chart_launch_lands_in_the_app(tm
             demo.wait(timeout=5)
     assert exit_code is not None, "spoc demo did not exit within 10 s of SIGTERM"
     assert exit_code in (0, -signal.SIGTERM)
+
+
+@pytest.mark.parametrize("which", ["--ehr-port", "--app-port"])
+def test_spoc_demo_on_a_taken_port_names_the_port_and_the_flags_that_move_it(tmp_path, which):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        ports = {"--ehr-port": free_port(), "--app-port": free_port(), which: taken}
+        with pytest.raises(SystemExit) as stopped:
+            main(["demo", "--data-dir", str(tmp_path / "demo"), *(str(x) for pair in ports.items() for x in pair)])
+    message = str(stopped.value.code)
+    assert f"Port {taken}" in message and ("sandbox EHR" if which == "--ehr-port" else "the app") in message
+    assert "--ehr-port" in message and "--app-port" in message and "make demo DEMO_ARGS=" in message
+    assert not (tmp_path / "demo").exists()  # nothing was started or written
+
+
+def test_a_second_spoc_demo_says_it_keeps_the_apps_data_but_the_sandbox_ehr_starts_afresh(tmp_path):
+    data = tmp_path / "demo"
+    first, second = (start_demo_banner(data, tmp_path / f"demo-{n}.log") for n in (1, 2))
+    assert "earlier demo" not in first and str(data) in first
+    assert "earlier demo" in second and "starts afresh" in second and "make clean" in second
+
+
+def start_demo_banner(data: Path, log: Path) -> str:
+    """Start `spoc demo` on free ports until it is ready; stop it; what it printed."""
+    ports = ["--ehr-port", str(free_port()), "--app-port", str(free_port())]
+    with log.open("wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "smart_app.cli", "demo", *ports, "--data-dir", str(data)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: "Press Ctrl+C to stop" in log.read_text(), "the start banner", demo, log)
+        assert stop(demo) is not None
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(timeout=5)
+    return log.read_text()

@@ -99,6 +99,11 @@ def test_answers_round_trip_through_a_valid_questionnaire_response():
     assert answers.get("unknown") == ""
 
 
+def test_answers_read_from_a_questionnaire_response_are_cleaned_like_any_other_ehr_text():
+    response = {"item": [{"linkId": "strengths", "answer": [{"valueString": "Music\x00 and \u202eswimming"}]}]}
+    assert a.answers_from_response(response).get("strengths") == "Music and \u202eswimming\u202c"
+
+
 def test_a_choice_that_is_not_offered_is_refused():
     with pytest.raises(a.AboutError):
         a.answers_from_form({"housing": "LA-made-up"})

@@ -52,6 +52,7 @@ from smart_app.writeback.validation import (
     check_xhtml,
     validate_resource,
 )
+from tests.support import assert_bidi_contained
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
@@ -158,6 +159,61 @@ def test_hostile_plan_text_is_escaped_in_the_narrative():
     div = plan_narrative(hostile.plan)
     check_xhtml(div)
     assert "<script>" not in div and "&lt;script&gt;" in div
+
+
+SPOOF = "\u202egnp.exe"  # reads "exe.png" where the override is let loose
+
+
+def a_plan_with_text(text: str) -> Plan:
+    """The signed plan with `text` in every place the narrative shows the family's or a clinician's words."""
+    plan = a_signed_plan().plan
+    return replace(
+        plan, family_priority=f"Home {text}",
+        goals=(replace(plan.goals[0], text=f"Sleep {text}", expressed_by=f"Ana {text}"), *plan.goals[1:]),
+        actions=(replace(plan.actions[0], text=f"Pump {text}", owner=Owner(Role.COORDINATOR, f"Maya {text}")),
+                 *plan.actions[1:]),
+        signoffs=(SignOff(Role.COORDINATOR, f"Maya {text}", SIGNED_AT),))
+
+
+def narrative_parts_with_text(text: str) -> NarrativeParts:
+    return NarrativeParts(about_us=(("What we enjoy", f"Music {text}"),), patient=f"Sofia {text} · born 2018-08-20",
+                          summary=(SummaryBlock("Conditions", (f"Asthma {text}",)),))
+
+
+def test_control_characters_never_make_the_narrative_unfileable():
+    """Text stored before the doors cleaned it (or that slipped past them) still makes well-formed XHTML."""
+    div = plan_narrative(a_plan_with_text("\x00\x1b[2J\x07\ufffe\ud800end"), narrative_parts_with_text("\x00"))
+    check_xhtml(div)
+    assert "Sleep [2Jend" in div and "Asthma " in div
+
+
+def test_a_bidi_override_in_any_text_is_closed_and_isolated_in_the_narrative():
+    div = plan_narrative(a_plan_with_text(SPOOF), narrative_parts_with_text(SPOOF))
+    check_xhtml(div)
+    assert_bidi_contained(div, "narrative")
+    for shown in ("Sleep", "Pump", "Ana", "Maya", "Home", "Asthma", "Music"):
+        assert f"\u2068{shown} {SPOOF}\u202c\u2069" in div, shown
+    assert f"Family goal: \u2068Sleep {SPOOF}\u202c\u2069" in div
+    assert f"\u2069, {SIGNED_AT.date().isoformat()}" in div  # the date stays outside the name's isolate
+
+
+def test_a_narrative_that_is_not_xhtml_is_refused_naming_the_text_where_it_broke():
+    div = plan_narrative(a_signed_plan().plan).replace("Keep a night log", "Keep a \x00night log")
+    with pytest.raises(InvalidResource, match="near “.*Keep a night log of alarms for two"):
+        check_xhtml(div, what="The CarePlan narrative")
+
+
+def test_an_invalid_goal_or_task_is_refused_naming_it():
+    version, ctx = a_signed_plan(), a_context()
+    goal = build_goal(version.plan.goals[0], version, ctx)
+    goal["lifecycleStatus"] = 7
+    with pytest.raises(InvalidResource, match="The Goal “Sleep through the night without pump alarms”"):
+        validate_resource(goal, patient_id="sofia-rivera")
+    task = build_task(version.plan.actions[0], version, ctx)
+    task["description"] = task["description"] + " " + "x" * 200
+    task["intent"] = "wish"
+    with pytest.raises(InvalidResource, match="The Task “Arrange feeding-pump replacement x+…”"):
+        validate_resource(task, patient_id="sofia-rivera")
 
 
 def test_an_absent_about_us_reads_as_not_recorded():

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from smart_app.plan.charts import bar_pair_chart, goal_progress_chart, hospital_use_chart, number_text
 from smart_app.plan.indicators import GoalPoint, GoalProgress, HospitalUseRates
 from smart_app.plan.model import Achievement, GoalLifecycle
+from tests.support import assert_bidi_contained
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & "quotes"'
@@ -115,3 +116,11 @@ def test_a_goal_without_progress_still_renders_and_says_so():
     assert not list(root.iter(f"{SVG}circle"))
     assert root.get("aria-label").endswith("No progress recorded yet.")
     assert HOSTILE in root.find(f"{SVG}title").text
+
+
+def test_a_bidi_override_in_the_goal_does_not_reorder_the_chart_words_after_it():
+    svg = goal_progress_chart(progress(("2025-01-01", Achievement.IMPROVING), text="Holiday \u202egnp.exe"))
+    assert_bidi_contained(svg, "goal chart")
+    root = parsed(svg)
+    assert root.find(f"{SVG}title").text == "Progress on the goal: \u2068Holiday \u202egnp.exe\u202c\u2069"
+    assert root.get("aria-label").startswith("Progress on the goal: \u2068Holiday \u202egnp.exe\u202c\u2069. ")

@@ -10,6 +10,7 @@ from smart_app.plan.fhir_text import (
     coding_of,
     codings_of,
     data_absent,
+    display_of,
     fhir_date,
     field_absent,
     human_name,
@@ -62,6 +63,26 @@ def test_text_of_takes_the_first_labelled_concept_of_a_list():
 def test_text_of_collapses_whitespace_and_ignores_non_text_values():
     assert text_of({"text": "  Cerebral\n palsy "}) == "Cerebral palsy"
     assert text_of({"text": {"div": "x"}}) == ""
+
+
+HOSTILE = "Epi\x00lep\x1bsy\x07\ufffe\ud800 \u202egnp.exe"
+CLEANED = "Epilepsy \u202egnp.exe\u202c"
+
+
+def test_every_text_the_ehr_sends_is_cleaned_on_the_way_in():
+    assert text_of({"text": HOSTILE}) == CLEANED
+    assert text_of({"coding": [{"display": HOSTILE}]}) == CLEANED
+    assert text_of(HOSTILE) == CLEANED
+    assert string_of(HOSTILE) == CLEANED
+    assert display_of({"display": HOSTILE}) == CLEANED
+    assert codings_of({"coding": [{"system": "s", "code": "c", "display": HOSTILE}]})[0].display == CLEANED
+    assert human_name([{"text": HOSTILE}]) == CLEANED
+    assert human_name([{"given": ["Ana\x00"], "family": "Rivera\u202e"}]) == "Ana Rivera\u202e\u202c"
+    assert telecom_phone([{"system": "phone", "value": "555\x000199"}]) == "5550199"
+
+
+def test_a_control_between_words_does_not_leave_a_double_space():
+    assert string_of("Cerebral \x00 palsy") == "Cerebral palsy"
 
 
 def test_text_of_never_offers_a_data_absent_code_as_a_label():

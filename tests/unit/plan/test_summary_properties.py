@@ -2,6 +2,7 @@
 says where it came from. Hypothesis feeds it junk, hostile text, and realistic resources with fields
 replaced by junk."""
 
+import unicodedata
 from dataclasses import fields
 from datetime import date
 from functools import cache
@@ -21,6 +22,7 @@ from smart_app.plan.summary import (
     summarize,
     summarize_section,
 )
+from smart_app.plan.text import isolated
 from tests import builders as b
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -34,6 +36,8 @@ HOSTILE_TEXT = st.sampled_from(
         "entered-in-error",
         "2024-02-30",
         "\x00\u202e",
+        "Epilepsy\x1b[31m\x07\ufffe\ud800",
+        "\u202egnp.exe",
         "&amp;&lt;",
         "Patient/../../etc",
         "#",
@@ -234,6 +238,13 @@ def strings_in(value) -> list[str]:
     return []
 
 
+def assert_clean(text: str) -> None:
+    """Cleaned at the door: nothing XML cannot carry, no control but TAB/LF/CR, no bidi control left open."""
+    assert not [c for c in text if c not in "\t\n\r" and unicodedata.category(c) in ("Cc", "Cs")
+                or c in "\ufffe\uffff"], repr(text)
+    assert isolated(text) in (text, f"\u2068{text}\u2069"), repr(text)
+
+
 def assert_typed_and_sourced(section: SummarySection, sent: tuple) -> None:
     erroneous = {
         r["id"] for r in sent if isinstance(r, dict) and str(r.get("id", "")).startswith("eie-9f31c-")
@@ -245,6 +256,7 @@ def assert_typed_and_sourced(section: SummarySection, sent: tuple) -> None:
         for text in strings_in(item):
             assert "ERRONEOUS-9f31c" not in text
             assert "<" not in b.shown_as_html(text)
+            assert_clean(text)
         for f in fields(item):
             value = getattr(item, f.name)
             assert isinstance(value, str | bool | int | date | tuple | Source | type(None)), (f.name, value)
