@@ -64,6 +64,9 @@ class SandboxConfig:
     default_page_size: int = 50
     max_page_size: int = 100
     reject_comma_category: bool = False
+    # What real servers and proxies in front of them do to a query (issue 14):
+    collapsing_proxy: bool = False  # a proxy collapses `//` in the raw query, then decodes it
+    filters_ignored: bool = False  # only patient, _id, identifier, _count and _include are honoured
     access_token_lifetime_s: int = 3600
     permission_v2: bool = True
     faults: list[Fault] = field(default_factory=list)
@@ -93,6 +96,8 @@ LIVE_FIELDS = frozenset(
         "faults",
         "outcome_warnings",
         "reject_comma_category",
+        "collapsing_proxy",
+        "filters_ignored",
         "write_types",
         "transaction_supported",
         "max_transaction_entries",

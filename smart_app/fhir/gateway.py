@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -196,7 +196,7 @@ class FhirGateway:
             raise ValueError(f"not a resource type: {resource_type!r}")
         url = f"{self.base_url}/{resource_type}"
         if params:
-            url += "?" + urlencode(list(params), safe=":/|,")
+            url += "?" + encode_query(params)
         resources: list[FhirJson] = []
         included: list[FhirJson] = []
         notes: list[str] = []
@@ -396,7 +396,7 @@ class FhirGateway:
         link = _link(bundle, "next")
         if link is None:
             return None
-        return urljoin(self.base_url + "/", link)
+        return encoded_link(urljoin(self.base_url + "/", link))
 
 
 # -- error mapping ------------------------------------------------------------------------------
@@ -547,6 +547,24 @@ def _dicts(value: object) -> list[Mapping[str, Any]]:
 
 
 # -- URLs ---------------------------------------------------------------------------------------
+
+
+def encode_query(params: Sequence[tuple[str, str]]) -> str:
+    """Every query name and value percent-encoded, as a client library does: only RFC 3986 unreserved
+    characters stay bare. A proxy that collapses `//` or decodes `|` then cannot change what is asked."""
+    return urlencode(list(params), quote_via=quote, safe="")
+
+
+def encoded_link(url: str) -> str:
+    """A server's paging link with its query made as safe as `encode_query` makes ours: reserved
+    characters inside names and values are percent-encoded; the link's own escapes, `+`, `=` and `&`
+    stay as the server wrote them, so what it asks for is unchanged (R36)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    return parts._replace(query=quote(parts.query, safe="%+=&")).geturl()
+
+
 
 
 Origin = tuple[str, str, int, str]  # scheme, host, port, path

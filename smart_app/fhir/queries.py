@@ -22,7 +22,6 @@ changed after a moment (the plan's signing), for the review cycle to report chan
 
 from __future__ import annotations
 
-import calendar
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -34,6 +33,7 @@ from typing import Any
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
 from smart_app.fhir.capabilities import Capabilities
 from smart_app.fhir.gateway import RELATIVE_REFERENCE, FhirHttpError, FhirReader, SearchResult
+from smart_app.plan.dates import add_months
 from smart_app.plan.record import SECTION_KEYS, FhirJson, SectionFetch, SectionState, SourceRecord
 
 PROBLEM_LIST_ITEM = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
@@ -188,7 +188,7 @@ def planned_searches(
             ),
         )
     if key == "encounters":
-        since = months_before(today, ENCOUNTER_LOOKBACK_MONTHS)
+        since = add_months(today, -ENCOUNTER_LOOKBACK_MONTHS)
         return (search("Encounter", ("date", f"ge{since.isoformat()}"), *includes(*ENCOUNTER_INCLUDES)),)
     if key == "services":
         return (search("ServiceRequest", ("status", "active"), *includes("ServiceRequest:performer")),)
@@ -202,13 +202,6 @@ def planned_searches(
             search("DocumentReference", ("type", PERSONAL_ADVANCE_CARE_PLAN_TYPE)),
         )
     raise ValueError(f"unknown summary section: {key!r}")
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day of the month `months` earlier, clamped to the month's last day (29 Feb -> 28 Feb)."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _searches_medication_statements(profile: QueryProfile, capabilities: Capabilities | None) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from smart_app.plan.dates import one_year_before
 from smart_app.plan.model import (
     Achievement,
     ActionStatus,
@@ -131,13 +132,6 @@ def hospital_use_before_and_since(
         before_days=(plan_start - year_before).days,
         since_days=max((today - plan_start).days, 0),
     )
-
-
-def one_year_before(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day - timedelta(days=365)
 
 
 def _count(encounters: Iterable[EncounterItem], kind: EncounterKind) -> int:

@@ -23,13 +23,13 @@ severity, an order re-issued with the same dose): reported once, and never enoug
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from smart_app.plan.dates import add_months
 from smart_app.plan.model import (
     ROLE_LABELS,
     ActionStatus,
@@ -504,13 +504,6 @@ class ReviewStatus:
     def needs_attention(self) -> bool:
         """Shown first on launch."""
         return self.state in (ReviewState.DUE, ReviewState.OVERDUE)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when it has no such day (31 Aug + 6)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def next_review_date(signed_on: date, review_months: int = DEFAULT_REVIEW_MONTHS) -> date:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from smart_app.plan.dates import one_year_before
 from smart_app.plan.fhir_text import (
     Code,
     as_list,
@@ -400,7 +401,7 @@ def hospital_use_of(encounters: SummarySection, *, today: date) -> HospitalUse |
     """hospital_use_from for an encounters section already summarized (saves mapping it twice)."""
     if encounters.state is SectionState.FAILED:
         return None
-    since = _one_year_before(today)
+    since = one_year_before(today)
     visits = [item for item in encounters.active if isinstance(item, EncounterItem)]
     recent = [v for v in visits if v.start is not None and since <= v.start <= today]
     return HospitalUse(
@@ -1163,13 +1164,6 @@ def _preferred_language(patient: Mapping[str, Any]) -> str:
     languages = mappings(patient.get("communication"))
     preferred = [c for c in languages if c.get("preferred") is True]
     return first_text(*(text_of(c.get("language")) for c in (*preferred, *languages)))
-
-
-def _one_year_before(today: date) -> date:
-    try:
-        return today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        return today - timedelta(days=365)
 
 
 _MAPPERS: Mapping[str, Mapper] = {

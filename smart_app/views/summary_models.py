@@ -11,6 +11,7 @@ from datetime import date
 from collections.abc import Mapping, Sequence
 
 from ..plan import summary as s
+from ..plan.dates import short_date as format_date
 from ..plan.curation import ADDABLE_SECTIONS, AddedItem, ItemCuration
 from ..plan.record import SectionState
 
@@ -34,10 +35,6 @@ EMPTY_TEXT = {
     "care_plans": "No other care plans in the EHR.",
     "documents": "No advance directives or legal documents on file.",
 }
-
-
-def format_date(value: date | None) -> str:
-    return f"{value.day} {value:%b %Y}" if value else ""
 
 
 def age_on(birth: date | None, today: date) -> str:

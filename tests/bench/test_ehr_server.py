@@ -10,7 +10,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 

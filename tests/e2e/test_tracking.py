@@ -10,8 +10,9 @@ from datetime import date, timedelta
 
 from sandbox.data.characters import build_resources
 from smart_app import create_app
-from smart_app.plan.indicators import one_year_before
-from smart_app.plan.review_cycle import DUE_SOON_DAYS, add_months
+from smart_app.plan.dates import one_year_before
+from smart_app.plan.dates import add_months
+from smart_app.plan.review_cycle import DUE_SOON_DAYS
 from smart_app.tenants import TenantRegistry
 from tests.e2e.test_plan import CHILD, PlanUser, texts
 from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of

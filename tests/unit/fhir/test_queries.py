@@ -22,7 +22,6 @@ from smart_app.fhir.queries import (
     fetch_sections,
     fetch_updated_since,
     fhir_instant,
-    months_before,
     planned_searches,
     reference_key,
 )
@@ -250,11 +249,6 @@ def test_encounters_are_asked_for_the_last_24_months():
     (search,) = planned_searches("encounters", "p1", QueryProfile(), today=date(2025, 3, 1))
 
     assert ("date", "ge2023-03-01") in search.params
-
-
-def test_months_before_clamps_to_the_end_of_a_shorter_month():
-    assert months_before(date(2024, 2, 29), 24) == date(2022, 2, 28)
-    assert months_before(date(2025, 1, 31), 2) == date(2024, 11, 30)
 
 
 def test_care_plans_are_asked_by_the_assess_plan_category():

@@ -19,7 +19,6 @@ from smart_app.plan.review_cycle import (
     EventKind,
     HealthEvent,
     ReviewState,
-    add_months,
     changes_since,
     is_overdue,
     overdue_actions,
@@ -377,19 +376,6 @@ def test_an_unsigned_plan_has_no_review_date_and_the_signing_time_stands_in_for_
     assert review_status(Plan(), signed_on=None, events=(), today=TODAY).state is ReviewState.NOT_SIGNED
     signed_at = Plan(state=PlanState.SIGNED, signed_at=datetime(2025, 1, 10, 15, tzinfo=UTC))
     assert review_status(signed_at, signed_on=None, events=(), today=TODAY).due_date == date(2025, 7, 10)
-
-
-@pytest.mark.parametrize(
-    "day,months,expected",
-    [
-        (date(2025, 8, 31), 6, date(2026, 2, 28)),
-        (date(2023, 8, 31), 6, date(2024, 2, 29)),
-        (date(2025, 3, 15), 12, date(2026, 3, 15)),
-        (date(2025, 11, 30), 3, date(2026, 2, 28)),
-    ],
-)
-def test_adding_months_keeps_the_day_or_the_last_day_of_a_shorter_month(day, months, expected):
-    assert add_months(day, months) == expected
 
 
 # --- Who owes what ------------------------------------------------------------------------------------

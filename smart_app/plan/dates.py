@@ -1,0 +1,35 @@
+"""Calendar arithmetic and the one short date format ("3 Mar 2026") the app's pages use.
+
+Layer: pure core (smart_app.plan). Imports: stdlib only. Long, localised dates for the family copy
+are plan.i18n.format_date.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier, when negative), or that month's last day when it is
+    shorter: 31 Aug + 6 -> 28 Feb, 29 Feb 2028 - 24 -> 28 Feb 2026."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def one_year_before(day: date) -> date:
+    """The same day a year earlier; for a 29 February, 365 days earlier (1 March), so that a
+    "last 12 months" window is never longer than a year."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day - timedelta(days=365)
+
+
+def short_date(value: date | datetime | None) -> str:
+    """"3 Mar 2026" (a datetime gives its date); "" for None."""
+    if value is None:
+        return ""
+    day = value.date() if isinstance(value, datetime) else value
+    return f"{day.day} {day:%b %Y}"
