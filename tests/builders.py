@@ -524,6 +524,8 @@ def a_document_reference(
         "status": status,
         "subject": {"reference": f"Patient/{patient}"},
         "type": {"text": type_text},
+        # what the summary asks for: advance directives (LOINC 42348-3)
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "42348-3"}]}],
         "description": description,
         "date": date,
         "content": [{"attachment": {"contentType": "application/pdf", "url": "Binary/1"}}],

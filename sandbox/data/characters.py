@@ -55,7 +55,9 @@ MRN_SYSTEM = "https://sandbox.spoc.example/fhir/sid/mrn"
 CHILD_ID = "sofia-rivera"
 TEEN_ID = "daniel-oconnor"
 TODDLER_ID = "leo-tran"
-PATIENT_IDS: tuple[str, ...] = (CHILD_ID, TEEN_ID, TODDLER_ID)
+ADULT_ID = "walter-hughes"  # Conditions without a category, as in SMART's (Synthea) sample patients
+VISITS_ONLY_ID = "maya-lindqvist"  # Conditions only as encounter diagnoses; "no known allergies" recorded
+PATIENT_IDS: tuple[str, ...] = (CHILD_ID, TEEN_ID, TODDLER_ID, ADULT_ID, VISITS_ONLY_ID)
 
 PHYSICIAN_USER_ID = "amara-okafor"  # Practitioner who can "sign in" to the sandbox chart
 COORDINATOR_USER_ID = "jordan-lee"  # care coordinator, also a sandbox user
@@ -533,20 +535,29 @@ class Chart:
         clinical: str | None = "active",
         verification: str = "confirmed",
         health_concern: bool = False,
+        category: str | None = "problem-list-item",  # "encounter-diagnosis", or None: R4 allows no category
         abated: date | None = None,
         recorder: str = PHYSICIAN_USER_ID,
         text_note: str | None = None,
     ) -> Resource:
-        category = (
-            concept("Health Concern", coding(US_CORE_CONDITION_CATEGORY, "health-concern", "Health Concern"))
-            if health_concern
-            else concept("Problem List Item", coding(CONDITION_CATEGORY, "problem-list-item", "Problem List Item"))
-        )
+        if health_concern:
+            categories = [concept("Health Concern", coding(US_CORE_CONDITION_CATEGORY, "health-concern",
+                                                           "Health Concern"))]
+        elif category == "encounter-diagnosis":
+            categories = [concept("Encounter Diagnosis", coding(CONDITION_CATEGORY, "encounter-diagnosis",
+                                                                "Encounter Diagnosis"))]
+        elif category is None:
+            categories = []
+        else:
+            categories = [concept("Problem List Item", coding(CONDITION_CATEGORY, "problem-list-item",
+                                                              "Problem List Item"))]
         fields: dict[str, Any] = {}
         if clinical:  # FHIR con-5: no clinicalStatus on an entered-in-error condition
             fields["clinicalStatus"] = status_concept(CONDITION_CLINICAL, clinical)
         fields["verificationStatus"] = status_concept(CONDITION_VERIFICATION, verification)
-        fields.update(category=[category], code=problem.code(), subject=self.subject, onsetDateTime=onset.isoformat())
+        if categories:
+            fields["category"] = categories
+        fields.update(code=problem.code(), subject=self.subject, onsetDateTime=onset.isoformat())
         if abated:
             fields["abatementDateTime"] = abated.isoformat()
         fields.update(recordedDate=onset.isoformat(), recorder=reference("Practitioner", recorder))
@@ -1585,6 +1596,115 @@ def leo(t: Timeline) -> list[Resource]:
     ]
 
 
+# --- Patient 4: Walter Hughes, 63 y, an adult whose Conditions carry no category -------------------
+# SMART's public sandbox serves Synthea patients like him: R4 lets a Condition go without a category,
+# and a summary that asks only for problem-list items shows him with no conditions at all.
+
+ADULT_PROBLEMS: tuple[Problem, ...] = (
+    Problem("hypertension", "Essential hypertension", ("I10", "Essential (primary) hypertension"),
+            ("59621000", "Essential hypertension")),
+    Problem("diabetes-2", "Type 2 diabetes mellitus", ("E11.9", "Type 2 diabetes mellitus without complications"),
+            ("44054006", "Diabetes mellitus type 2")),
+    Problem("hyperlipidemia", "Hyperlipidemia", ("E78.5", "Hyperlipidemia, unspecified"),
+            ("55822004", "Hyperlipidemia")),
+    Problem("ckd-3", "Chronic kidney disease stage 3", ("N18.30", "Chronic kidney disease, stage 3 unspecified")),
+    Problem("obesity", "Obesity", ("E66.9", "Obesity, unspecified"), ("414916001", "Obesity")),
+    Problem("knee-oa", "Osteoarthritis of knee", ("M17.9", "Osteoarthritis of knee, unspecified"),
+            ("239873007", "Osteoarthritis of knee")),
+    Problem("copd", "Chronic obstructive pulmonary disease", ("J44.9", "Chronic obstructive pulmonary disease, "
+            "unspecified"), ("13645005", "Chronic obstructive lung disease")),
+    Problem("cad", "Coronary artery disease", ("I25.10", "Atherosclerotic heart disease of native coronary "
+            "artery without angina pectoris"), ("53741008", "Coronary arteriosclerosis")),
+    Problem("afib", "Atrial fibrillation", ("I48.91", "Unspecified atrial fibrillation"),
+            ("49436004", "Atrial fibrillation")),
+    Problem("heart-failure", "Heart failure", ("I50.9", "Heart failure, unspecified"), ("84114007", "Heart failure")),
+    Problem("gout", "Gout", ("M10.9", "Gout, unspecified"), ("90560007", "Gout")),
+    HYPOTHYROIDISM,
+    SLEEP_APNEA,
+    Problem("depression", "Major depressive disorder", ("F32.9", "Major depressive disorder, single episode, "
+            "unspecified"), ("370143000", "Major depressive disorder")),
+    Problem("chronic-pain", "Chronic pain", ("G89.29", "Other chronic pain"), ("82423001", "Chronic pain")),
+    Problem("anemia", "Anemia", ("D64.9", "Anemia, unspecified"), ("271737000", "Anemia")),
+    Problem("diabetic-neuropathy", "Diabetic neuropathy", ("E11.40", "Type 2 diabetes mellitus with diabetic "
+            "neuropathy, unspecified")),
+    Problem("glaucoma", "Glaucoma", ("H40.9", "Unspecified glaucoma"), ("23986001", "Glaucoma")),
+    Problem("gerd-adult", "Gastroesophageal reflux disease", ("K21.9", "Gastro-esophageal reflux disease without "
+            "esophagitis")),
+)
+ADULT_RESOLVED: tuple[Problem, ...] = (
+    Problem("bronchitis", "Acute bronchitis", ("J20.9", "Acute bronchitis, unspecified"),
+            ("10509002", "Acute bronchitis")),
+)
+METFORMIN = Drug("metformin", "6809", "metformin")
+LISINOPRIL = Drug("lisinopril", "29046", "lisinopril")
+
+
+def walter(t: Timeline) -> list[Resource]:
+    c = Chart(ADULT_ID, t)
+    born = t.born(63, 150)
+    record = [
+        patient(c, given="Walter", family="Hughes", gender="male", born=born, mrn="SB-100004",
+                home=address("902 Elm Street", "Millbrook"), phone_n=70, languages=(("en", "English"),),
+                guardian=None, pcp="omar-haddad"),
+        *(c.condition(problem, onset=t.ago(400 + 90 * n), category=None, recorder="omar-haddad")
+          for n, problem in enumerate(ADULT_PROBLEMS)),
+        *(c.condition(problem, onset=t.ago(900), clinical="resolved", abated=t.ago(870), category=None,
+                      recorder="omar-haddad") for problem in ADULT_RESOLVED),
+        c.coded_order(METFORMIN, "500 mg by mouth twice daily", t.ago(300), requester="omar-haddad"),
+        c.coded_order(LISINOPRIL, "10 mg by mouth once daily", t.ago(500), requester="omar-haddad"),
+        c.allergy("penicillin", concept("Penicillin", coding(SNOMED, "91936005", "Allergy to penicillin")),
+                  category="medication", criticality="high", recorded=t.ago(4000),
+                  manifestation=("39579001", "Anaphylaxis"), severity="severe"),
+        c.encounter("clinic-pcp", AMBULATORY, CHECK_UP, start=t.ago(60), clinician="omar-haddad"),
+        c.care_team("Walter's care team", [
+            role_member(concept("Primary care physician", MEDICAL_PRACTITIONER), "omar-haddad"),
+            specialist("kwame-mensah"),
+            role_member(concept("Care coordinator", CARE_COORDINATOR), COORDINATOR_USER_ID),
+        ], since=t.ago(700)),
+    ]
+    return record
+
+
+# --- Patient 5: Maya Lindqvist, 6 y: diagnoses only from visits; "no known allergies" recorded ----------
+
+VISIT_DIAGNOSES: tuple[Problem, ...] = (
+    Problem("asthma", "Asthma", ("J45.909", "Unspecified asthma, uncomplicated"), ("195967001", "Asthma")),
+    Problem("eczema", "Atopic dermatitis", ("L20.9", "Atopic dermatitis, unspecified"),
+            ("24079001", "Atopic dermatitis")),
+    Problem("otitis", "Recurrent otitis media", ("H66.90", "Otitis media, unspecified, unspecified ear")),
+)
+NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
+
+
+def maya(t: Timeline) -> list[Resource]:
+    c = Chart(VISITS_ONLY_ID, t)
+    born = t.born(6, 20)
+    mother = c.related_person("mother", "Elin", "Lindqvist", ("MTH", "mother"), 80)
+    recorded = t.ago(200)
+    no_known_allergies = resource(
+        "AllergyIntolerance", c.id("allergy", "nka"), recorded,
+        clinicalStatus=status_concept(ALLERGY_CLINICAL, "active"),
+        verificationStatus=status_concept(ALLERGY_VERIFICATION, "confirmed"),
+        code=concept("No known allergies", coding(SNOMED, *NO_KNOWN_ALLERGY)), patient=c.subject,
+        recordedDate=recorded.isoformat(), recorder=reference("Practitioner", PHYSICIAN_USER_ID))
+    return [
+        patient(c, given="Maya", family="Lindqvist", gender="female", born=born, mrn="SB-100005",
+                home=address("18 Harbor View", "Eastfield"), phone_n=81, languages=(("sv", "Swedish"), ("en", "English")),
+                guardian=mother, pcp=PHYSICIAN_USER_ID),
+        mother,
+        *(c.condition(problem, onset=t.ago(300 + 200 * n), category="encounter-diagnosis")
+          for n, problem in enumerate(VISIT_DIAGNOSES)),
+        c.coded_order(ALBUTEROL, "2 puffs every 4 hours as needed for wheeze", t.ago(90)),
+        no_known_allergies,
+        c.encounter("clinic-pcp", AMBULATORY, PROBLEM_VISIT, start=t.ago(90), clinician=PHYSICIAN_USER_ID),
+        c.care_team("Maya's care team", [
+            role_member(concept("Primary care pediatrician", MEDICAL_PRACTITIONER), PHYSICIAN_USER_ID),
+            role_member(concept("Care coordinator", CARE_COORDINATOR), COORDINATOR_USER_ID),
+            (concept("Mother", CAREGIVER), reference("RelatedPerson", mother["id"], "Elin Lindqvist")),
+        ], since=t.ago(400)),
+    ]
+
+
 # --- The whole bundled record ---------------------------------------------------------------------
 
 
@@ -1593,4 +1713,4 @@ def build_resources(today: date) -> list[dict]:
     medications. Dates are computed relative to `today` so the record never ages out of windows
     like 'last 12 months'."""
     t = Timeline(today)
-    return [*shared_resources(t), *sofia(t), *daniel(t), *leo(t)]
+    return [*shared_resources(t), *sofia(t), *daniel(t), *leo(t), *walter(t), *maya(t)]

@@ -32,19 +32,38 @@ from typing import Any
 
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
 from smart_app.fhir.capabilities import Capabilities
-from smart_app.fhir.gateway import RELATIVE_REFERENCE, FhirHttpError, FhirReader, SearchResult
+from smart_app.fhir.gateway import (
+    RELATIVE_REFERENCE,
+    FhirHttpError,
+    FhirReader,
+    SearchResult,
+)
 from smart_app.plan.dates import add_months
-from smart_app.plan.record import SECTION_KEYS, FhirJson, SectionFetch, SectionState, SourceRecord
+from smart_app.plan.record import (
+    SECTION_KEYS,
+    FhirJson,
+    SectionFetch,
+    SectionState,
+    SourceRecord,
+)
+from smart_app.plan.summary import (
+    ADVANCE_DIRECTIVES_CATEGORY,
+    ASSESS_PLAN,
+    ENCOUNTER_LOOKBACK_MONTHS,
+    GOAL_LIFECYCLES,
+    MEDICATION_ORDER_STATUSES,
+    MEDICATION_STATEMENT_STATUSES,
+    PERSONAL_ADVANCE_CARE_PLAN_TYPE,
+)
 
 PROBLEM_LIST_ITEM = "http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item"
+ENCOUNTER_DIAGNOSIS = "http://terminology.hl7.org/CodeSystem/condition-category|encounter-diagnosis"
 HEALTH_CONCERN = "http://hl7.org/fhir/us/core/CodeSystem/condition-category|health-concern"
 CONDITION_ACTIVE = "http://terminology.hl7.org/CodeSystem/condition-clinical|active"
 ALLERGY_ACTIVE = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical|active"
-CAREPLAN_ASSESS_PLAN = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category|assess-plan"
-ADVANCE_DIRECTIVES_CATEGORY = "http://loinc.org|42348-3"
-PERSONAL_ADVANCE_CARE_PLAN_TYPE = "http://loinc.org|81334-5"
-GOAL_LIFECYCLES = "proposed,planned,accepted,active,on-hold"
-ENCOUNTER_LOOKBACK_MONTHS = 24
+CAREPLAN_ASSESS_PLAN = "|".join(ASSESS_PLAN)
+ADVANCE_DIRECTIVES = "|".join(ADVANCE_DIRECTIVES_CATEGORY)
+PERSONAL_ADVANCE_CARE_PLAN = "|".join(PERSONAL_ADVANCE_CARE_PLAN_TYPE)
 
 CARE_TEAM_INCLUDES = (
     "CareTeam:participant:PractitionerRole",
@@ -58,7 +77,7 @@ ENCOUNTER_INCLUDES = ("Encounter:participant", "Encounter:service-provider")
 # behind quick ones for the gateway's few request slots.
 LONG_SECTIONS_FIRST = ("encounters", "medications", "care_team", "services")
 PEOPLE = frozenset({"Practitioner", "PractitionerRole", "Organization", "RelatedPerson"})
-REFUSED_STATUSES = frozenset({400, 404, 405, 410, 501})  # "this server does not do that search"
+REFUSED_STATUSES = frozenset({400, 404, 405, 410, 422, 501})  # "this server does not do that search"
 
 NOT_OFFERED_NOTES = {
     "RelatedPerson": "Family members and contacts are not available from this EHR.",
@@ -81,15 +100,19 @@ class QueryProfile:
     max_pages: int = 20
     max_reference_reads: int = 200  # per section: bound on individual reads of referenced resources
     medication_statement: bool | None = None  # None: search it only if the CapabilityStatement lists it
+    typed_patient_reference: bool = True  # patient=Patient/123 (every server matches it); False: patient=123
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedSearch:
-    """One search of the plan. An optional search that the server refuses is left out with a note."""
+    """One search of the plan. An optional search that the server refuses is left out with a note; a
+    filtered one (`filtered`) that is refused is not an error either: the section's confirming search,
+    without the filter, answers instead (see `confirming_search`)."""
 
     resource_type: str
     params: tuple[tuple[str, str], ...]
     optional: bool = False
+    filtered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +166,11 @@ def planned_searches(
     key: str, patient_id: str, profile: QueryProfile, *, today: date, capabilities: Capabilities | None = None
 ) -> tuple[PlannedSearch, ...]:
     """The searches that fill section `key` for this site. The patient section also reads Patient/{id}."""
-    pid = ("patient", patient_id)
+    pid = patient_param(patient_id, profile)
     count = ("_count", str(profile.page_size))
 
     def search(resource_type: str, *params: tuple[str, str], optional: bool = False) -> PlannedSearch:
-        return PlannedSearch(resource_type, (pid, *params, count), optional)
+        return PlannedSearch(resource_type, (pid, *params, count), optional, filtered=key in CONFIRMED_SECTIONS)
 
     def includes(*targets: str, name: str = "_include") -> tuple[tuple[str, str], ...]:
         return tuple((name, target) for target in targets) if profile.include_supported else ()
@@ -155,20 +178,24 @@ def planned_searches(
     if key == "patient":
         return (search("RelatedPerson", optional=True),)
     if key == "conditions":
+        # Each category asked for explicitly (R37: some servers answer only with one), and once without a
+        # category, for the Conditions that carry none (R4 allows it; SMART's sample patients do).
         active = ("clinical-status", CONDITION_ACTIVE)
-        if profile.condition_categories_separately:
-            return tuple(search("Condition", ("category", c), active) for c in (PROBLEM_LIST_ITEM, HEALTH_CONCERN))
-        return (search("Condition", ("category", f"{PROBLEM_LIST_ITEM},{HEALTH_CONCERN}"), active),)
+        categories = (PROBLEM_LIST_ITEM, HEALTH_CONCERN, ENCOUNTER_DIAGNOSIS)
+        by_category = (tuple(search("Condition", ("category", c), active) for c in categories)
+                       if profile.condition_categories_separately
+                       else (search("Condition", ("category", ",".join(categories)), active),))
+        return (*by_category, search("Condition", active))
     if key == "medications":
         orders = search(
             "MedicationRequest",
             ("intent", "order,plan"),
-            ("status", "active"),
+            ("status", ",".join(MEDICATION_ORDER_STATUSES)),
             *includes("MedicationRequest:medication"),
         )
         if not _searches_medication_statements(profile, capabilities):
             return (orders,)
-        return (orders, search("MedicationStatement", ("status", "active")))
+        return (orders, search("MedicationStatement", ("status", ",".join(MEDICATION_STATEMENT_STATUSES))))
     if key == "allergies":
         return (search("AllergyIntolerance", ("clinical-status", ALLERGY_ACTIVE)),)
     if key == "procedures":
@@ -193,15 +220,40 @@ def planned_searches(
     if key == "services":
         return (search("ServiceRequest", ("status", "active"), *includes("ServiceRequest:performer")),)
     if key == "goals":
-        return (search("Goal", ("lifecycle-status", GOAL_LIFECYCLES)),)
+        return (search("Goal", ("lifecycle-status", ",".join(GOAL_LIFECYCLES))),)
     if key == "care_plans":
         return (search("CarePlan", ("category", CAREPLAN_ASSESS_PLAN)),)
     if key == "documents":
         return (
-            search("DocumentReference", ("category", ADVANCE_DIRECTIVES_CATEGORY)),
-            search("DocumentReference", ("type", PERSONAL_ADVANCE_CARE_PLAN_TYPE)),
+            search("DocumentReference", ("category", ADVANCE_DIRECTIVES)),
+            search("DocumentReference", ("type", PERSONAL_ADVANCE_CARE_PLAN)),
         )
     raise ValueError(f"unknown summary section: {key!r}")
+
+
+# Sections where an empty list is a safety statement ("no allergies"). A server-side filter alone never
+# makes them empty: a filtered search that is refused or comes back empty is followed by this search
+# without the filter, and the app filters what it gets (plan.summary keeps only what is current).
+CONFIRMED_SECTIONS = frozenset({"conditions", "allergies", "medications"})
+CONFIRMED_TYPE = {"conditions": "Condition", "allergies": "AllergyIntolerance", "medications": "MedicationRequest"}
+
+
+def confirming_search(key: str, patient_id: str, profile: QueryProfile) -> PlannedSearch | None:
+    """The section's search without the filters that could wrongly empty it; None for other sections.
+    Medication orders keep `intent` (US Core servers require it with `patient`)."""
+    if key not in CONFIRMED_SECTIONS:
+        return None
+    params: tuple[tuple[str, str], ...] = (patient_param(patient_id, profile),)
+    if key == "medications":
+        params += (("intent", "order,plan"),)
+        if profile.include_supported:
+            params += (("_include", "MedicationRequest:medication"),)
+    return PlannedSearch(CONFIRMED_TYPE[key], (*params, ("_count", str(profile.page_size))))
+
+
+def patient_param(patient_id: str, profile: QueryProfile) -> tuple[str, str]:
+    """`patient=Patient/123`: a typed reference every server matches (some match nothing for a bare id)."""
+    return ("patient", f"Patient/{patient_id}" if profile.typed_patient_reference else patient_id)
 
 
 def _searches_medication_statements(profile: QueryProfile, capabilities: Capabilities | None) -> bool:
@@ -421,10 +473,14 @@ def _gather(key: str, context: _Context) -> _Section:
     if patient is not None:
         section.add([patient.result()])
     results = [(search, running[search].result()) for search in searches]
+    confirming = confirming_search(key, context.patient_id, context.profile)
+    if confirming is not None and _needs_confirming(results, CONFIRMED_TYPE[key]):
+        results.append((confirming, _search_or_refusal(context, confirming)))
     included: list[FhirJson] = []
     for search, result in results:
         if result is None:
-            section.note(NOT_OFFERED_NOTES.get(search.resource_type, "Part of this section is not available."))
+            if not search.filtered:
+                section.note(NOT_OFFERED_NOTES.get(search.resource_type, "Part of this section is not available."))
             continue
         section.add(result.resources)
         included.extend(result.included)
@@ -439,13 +495,21 @@ def _gather(key: str, context: _Context) -> _Section:
     return section
 
 
+def _needs_confirming(results: Sequence[tuple[PlannedSearch, SearchResult | None]], resource_type: str) -> bool:
+    """A filtered search was refused, or all of them together found nothing of the section's type."""
+    if any(result is None for _, result in results):
+        return True
+    return not any(r.get("resourceType") == resource_type for _, result in results for r in result.resources)
+
+
 def _search_or_refusal(context: _Context, search: PlannedSearch) -> SearchResult | None:
-    """Run a search; None when an optional one is refused by the server (it does not offer it)."""
+    """Run a search; None when an optional or filtered one is refused by the server (it does not offer
+    that search, or not with that filter)."""
     try:
         return context.gateway.search(search.resource_type, search.params, max_pages=context.profile.max_pages)
     except (ScopeDenied, FhirHttpError) as error:
         refused = isinstance(error, ScopeDenied) or error.status in REFUSED_STATUSES
-        if search.optional and refused:
+        if refused and (search.optional or (search.filtered and not isinstance(error, ScopeDenied))):
             return None
         raise
 
@@ -557,7 +621,7 @@ def fetch_updated_since(
     capabilities: Capabilities | None,
     types: Sequence[str] = UPDATED_SINCE_TYPES,
     *,
-    page_size: int = 100,
+    profile: QueryProfile = QueryProfile(),
     max_pages: int = UPDATED_SINCE_MAX_PAGES,
 ) -> UpdatedSince:
     """`T?patient={pid}&_lastUpdated=gt{since}` for each type the server supports it on, in parallel.
@@ -568,7 +632,8 @@ def fetch_updated_since(
     asked = [t for t in types if _may_ask_last_updated(t, capabilities)]
     if not asked:
         return UpdatedSince()
-    params = (("patient", patient_id), ("_lastUpdated", f"gt{fhir_instant(since)}"), ("_count", str(page_size)))
+    params = (patient_param(patient_id, profile), ("_lastUpdated", f"gt{fhir_instant(since)}"),
+              ("_count", str(profile.page_size)))
     with ThreadPoolExecutor(max_workers=max(1, min(len(asked), gateway.concurrency)),
                             thread_name_prefix="fhir-updated") as pool:
         answers = list(zip(asked, pool.map(partial(_updated_of_type, gateway, params, max_pages), asked), strict=True))

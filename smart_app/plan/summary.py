@@ -18,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from smart_app.plan.dates import one_year_before
+from smart_app.plan.dates import add_months, one_year_before
 from smart_app.plan.fhir_text import (
     Code,
     as_list,
@@ -77,6 +77,18 @@ __all__ = [
 ]
 
 UNKNOWN = "unknown"
+
+# What each section holds. The query plan asks the EHR for exactly this (smart_app.fhir.queries), and the
+# mapping keeps exactly this whatever the EHR sent back: a server that ignores a filter, or a proxy that
+# mangles one, must not change what is shown as current.
+ENCOUNTER_LOOKBACK_MONTHS = 24
+ORDER_INTENTS = frozenset({"order", "plan", "original-order", "reflex-order", "filler-order", "instance-order"})
+MEDICATION_ORDER_STATUSES = ("active", "on-hold")
+MEDICATION_STATEMENT_STATUSES = ("active", "on-hold", "intended")
+GOAL_LIFECYCLES = ("proposed", "planned", "accepted", "active", "on-hold")
+ASSESS_PLAN = ("http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "assess-plan")
+ADVANCE_DIRECTIVES_CATEGORY = ("http://loinc.org", "42348-3")
+PERSONAL_ADVANCE_CARE_PLAN_TYPE = ("http://loinc.org", "81334-5")
 MAY_BE_INCOMPLETE = "The EHR says this list may be incomplete."
 
 SECTION_TITLES: Mapping[str, str] = {
@@ -668,9 +680,9 @@ def _onset_text(condition: Mapping[str, Any]) -> str:
     )
 
 
-_REQUEST_ACTIVE = frozenset({"active", "on-hold"})
+_REQUEST_ACTIVE = frozenset(MEDICATION_ORDER_STATUSES)
 _REQUEST_SHOWN = _REQUEST_ACTIVE | {"completed"}
-_STATEMENT_ACTIVE = frozenset({"active", "intended", "on-hold", "unknown", ""})
+_STATEMENT_ACTIVE = frozenset({*MEDICATION_STATEMENT_STATUSES, "unknown", ""})
 _STATEMENT_INACTIVE = frozenset({"completed", "stopped"})
 NO_MEDICATION_NAME = "Medication (name not available)"
 
@@ -711,6 +723,9 @@ def medication_from(resource: FhirJson, index: _Index) -> tuple[MedicationItem, 
     status = _status(resource)
     if kind == "MedicationRequest":
         if status not in _REQUEST_SHOWN or _is_true(resource.get("doNotPerform")):
+            return None
+        intent = _status(resource, "intent")
+        if intent and intent not in ORDER_INTENTS:  # a proposal is not a medicine the patient is on
             return None
         active = status in _REQUEST_ACTIVE
     elif status in _STATEMENT_ACTIVE:
@@ -859,7 +874,7 @@ def _care_team(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
     seen: set[tuple[str, str, str, str]] = set()
     placed: list[tuple[CareTeamMember, bool]] = []
     for team in index.of_type("CareTeam"):
-        team_active = _status(team) not in ("inactive", "suspended")
+        team_active = _status(team) in ("active", "")
         for participant in mappings(team.get("participant")):
             member = care_team_member_from(participant, team, index)
             if member is None:
@@ -929,9 +944,10 @@ _NOT_HAPPENED = frozenset({"planned", "cancelled"})
 
 
 def _encounters(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
+    since = add_months(today, -ENCOUNTER_LOOKBACK_MONTHS)
     for encounter in index.of_type("Encounter"):
         item = encounter_from(encounter, index)
-        if item is not None:
+        if item is not None and not (item.start and item.start < since and (item.end or item.start) < since):
             yield item, True
 
 
@@ -1016,7 +1032,12 @@ def _services(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
             requested=fhir_date(request.get("authoredOn")) or fhir_date(request.get("occurrenceDateTime")),
             source=_source(request, index),
         )
-        yield item, status not in ("completed", "revoked")
+        yield item, status == "active"
+
+
+def _coded(concepts: Any) -> set[tuple[str, str]]:
+    """(system, code) of every coding of a concept or a list of concepts."""
+    return {(c.system, c.code) for concept in as_list(concepts) for c in codings_of(concept)}
 
 
 def _goals(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
@@ -1030,11 +1051,13 @@ def _goals(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
             due=next((d for t in mappings(goal.get("target")) if (d := fhir_date(t.get("dueDate")))), None),
             source=_source(goal, index),
         )
-        yield item, status not in ("completed", "cancelled", "rejected")
+        yield item, status in GOAL_LIFECYCLES
 
 
 def _care_plans(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
     for plan in index.of_type("CarePlan"):
+        if ASSESS_PLAN not in _coded(plan.get("category")):
+            continue
         status = _status(plan)
         item = CarePlanItem(
             label=first_text(
@@ -1054,6 +1077,9 @@ def _care_plans(index: _Index, today: date, patient_id: str) -> Iterator[Placed]
 
 def _documents(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
     for document in index.of_type("DocumentReference"):
+        if ADVANCE_DIRECTIVES_CATEGORY not in _coded(document.get("category")) and \
+                PERSONAL_ADVANCE_CARE_PLAN_TYPE not in _coded(document.get("type")):
+            continue
         status = _status(document)
         attachments = [as_mapping(c.get("attachment")) for c in mappings(document.get("content"))]
         item = DocumentItem(

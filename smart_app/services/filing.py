@@ -32,6 +32,7 @@ from ..errors import (
     TokenExpired,
 )
 from ..fhir.capabilities import Capabilities
+from ..fhir.queries import QueryProfile, patient_param
 from ..fhir.gateway import (
     FhirGateway,
     FhirWriteRefused,
@@ -415,7 +416,8 @@ def _careplan_in_ehr(gateway: FhirGateway, patient_id: str, plan_id: str,
 
 def _search(gateway: FhirGateway, resource_type: str, patient_id: str,
             params: list[tuple[str, str]]) -> tuple[Mapping[str, Any], ...]:
-    return gateway.search(resource_type, [("patient", patient_id), *params], max_pages=5).resources
+    return gateway.search(resource_type, [patient_param(patient_id, QueryProfile()), *params],
+                          max_pages=5).resources
 
 
 def _ids_of(references: Iterable[object]) -> list[str]:

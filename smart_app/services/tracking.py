@@ -50,7 +50,7 @@ from ..session import LaunchSession
 from ..store.schema import EVENT_ID_LENGTH
 from ..store.tracking_store import SigningSnapshot, TrackingStore
 from ..tenants import Tenant
-from .ehr_access import EhrAccess
+from .ehr_access import EhrAccess, profile_for
 from .planning import Conflict, PlanningService
 from .summary import SummaryService
 
@@ -167,7 +167,7 @@ class TrackingService:
         try:
             gateway = self.ehr.gateway(launch, tenant)
             return fetch_updated_since(gateway, launch.patient_id, since, self.ehr.capabilities(tenant, gateway),
-                                       page_size=tenant.quirks.page_size)
+                                       profile=profile_for(tenant))
         except SmartAppError as err:
             log.info("updated_since_unavailable kind=%s", type(err).__name__)
             return UpdatedSince()

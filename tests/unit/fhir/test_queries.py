@@ -14,6 +14,7 @@ from smart_app.fhir.capabilities import Capabilities
 from smart_app.fhir.gateway import FhirHttpError, SearchResult
 from smart_app.fhir.queries import (
     CONDITION_ACTIVE,
+    ENCOUNTER_DIAGNOSIS,
     HEALTH_CONCERN,
     PROBLEM_LIST_ITEM,
     UPDATED_SINCE_TYPES,
@@ -88,21 +89,73 @@ def capabilities_with(*searchable: str) -> Capabilities:
     })
 
 
-def test_condition_categories_are_asked_one_request_each_when_the_site_needs_it():
-    gateway = FakeGateway()
+A_CONDITION = {"resourceType": "Condition", "id": "c1"}
+
+
+def test_condition_categories_are_asked_one_request_each_and_once_without_a_category():
+    gateway = FakeGateway(results={"Condition": a_result(A_CONDITION)})
 
     fetch(gateway, "conditions", profile=QueryProfile(condition_categories_separately=True))
 
-    assert sorted(p["category"][0] for p in gateway.params_of("Condition")) == sorted([PROBLEM_LIST_ITEM, HEALTH_CONCERN])
-    assert all(p["clinical-status"] == [CONDITION_ACTIVE] and p["patient"] == ["p1"] for p in gateway.params_of("Condition"))
+    asked = gateway.params_of("Condition")
+    assert sorted(p.get("category", ["none"])[0] for p in asked) == sorted(
+        [PROBLEM_LIST_ITEM, HEALTH_CONCERN, ENCOUNTER_DIAGNOSIS, "none"])
+    assert all(p["clinical-status"] == [CONDITION_ACTIVE] and p["patient"] == ["Patient/p1"] for p in asked)
 
 
 def test_condition_categories_are_asked_together_as_a_comma_list_otherwise():
-    gateway = FakeGateway()
+    gateway = FakeGateway(results={"Condition": a_result(A_CONDITION)})
 
     fetch(gateway, "conditions", profile=QueryProfile(condition_categories_separately=False))
 
-    assert [p["category"] for p in gateway.params_of("Condition")] == [[f"{PROBLEM_LIST_ITEM},{HEALTH_CONCERN}"]]
+    assert [p.get("category") for p in gateway.params_of("Condition")] == [
+        [f"{PROBLEM_LIST_ITEM},{HEALTH_CONCERN},{ENCOUNTER_DIAGNOSIS}"], None]
+
+
+def test_a_site_can_name_the_patient_by_bare_id():
+    gateway = FakeGateway(results={"Condition": a_result(A_CONDITION)})
+
+    fetch(gateway, "conditions", profile=QueryProfile(typed_patient_reference=False))
+
+    assert {p["patient"][0] for p in gateway.params_of("Condition")} == {"p1"}
+
+
+@pytest.mark.parametrize("key,resource_type", [("conditions", "Condition"), ("allergies", "AllergyIntolerance"),
+                                               ("medications", "MedicationRequest")])
+def test_an_empty_filtered_answer_is_confirmed_by_a_search_without_the_filter(key, resource_type):
+    gateway = FakeGateway()
+
+    fetched = fetch(gateway, key)
+
+    last = gateway.params_of(resource_type)[-1]
+    assert set(last) <= {"patient", "intent", "_include", "_count"}  # no status, category or other filter
+    assert "intent" not in last or last["intent"] == ["order,plan"]
+    assert fetched[key].state == SectionState.COMPLETE
+
+
+def test_a_refused_filter_is_answered_by_the_search_without_it():
+    class RefusesFilters(FakeGateway):
+        def search(self, resource_type, params, *, max_pages):
+            if any(name == "clinical-status" for name, _ in params):
+                with self._lock:
+                    self.searches.append((resource_type, tuple(params)))
+                raise FhirHttpError("unknown parameter", status=400)
+            return super().search(resource_type, params, max_pages=max_pages)
+
+    gateway = RefusesFilters(results={"AllergyIntolerance": a_result({"resourceType": "AllergyIntolerance",
+                                                                      "id": "a1"})})
+    fetched = fetch(gateway, "allergies")
+
+    assert fetched["allergies"].state == SectionState.COMPLETE
+    assert [r["id"] for r in fetched["allergies"].resources] == ["a1"] and fetched["allergies"].notes == ()
+
+
+def test_a_non_empty_filtered_answer_needs_no_confirming():
+    gateway = FakeGateway(results={"AllergyIntolerance": a_result({"resourceType": "AllergyIntolerance", "id": "a1"})})
+
+    fetch(gateway, "allergies")
+
+    assert len(gateway.params_of("AllergyIntolerance")) == 1
 
 
 def test_medication_statements_are_searched_only_when_the_capability_statement_lists_them():
@@ -112,11 +165,12 @@ def test_medication_statements_are_searched_only_when_the_capability_statement_l
     fetch(with_, "medications", capabilities=capabilities_with("MedicationRequest", "MedicationStatement"))
 
     assert without.params_of("MedicationStatement") == []
-    assert with_.params_of("MedicationStatement") == [{"patient": ["p1"], "status": ["active"], "_count": ["100"]}]
+    assert with_.params_of("MedicationStatement") == [
+        {"patient": ["Patient/p1"], "status": ["active,on-hold,intended"], "_count": ["100"]}]
 
 
 def test_medication_statements_are_not_searched_when_nothing_is_known_of_the_server():
-    gateway = FakeGateway()
+    gateway = FakeGateway(results={"MedicationRequest": a_result({"resourceType": "MedicationRequest", "id": "m1"})})
 
     fetch(gateway, "medications")
 
@@ -194,7 +248,8 @@ def test_medication_orders_are_sent_while_the_capabilities_are_still_being_read(
 
     assert lazy.waited_for_search is True
     assert fetched["medications"].state == SectionState.COMPLETE
-    assert [kind for kind, _ in gateway.searches] == ["MedicationRequest", "MedicationStatement"]
+    # The fake finds no orders: after both searches, the orders are confirmed without their filters.
+    assert [kind for kind, _ in gateway.searches] == ["MedicationRequest", "MedicationStatement", "MedicationRequest"]
 
 
 def test_devices_are_sent_while_the_capabilities_are_read_and_the_extras_follow_them():
@@ -233,7 +288,7 @@ def test_a_failed_capabilities_read_fails_only_the_sections_that_needed_it():
 def test_medication_orders_are_asked_with_intent_status_and_the_medication_included():
     (orders,) = planned_searches("medications", "p1", QueryProfile(page_size=50), today=TODAY)
 
-    assert orders.params == (("patient", "p1"), ("intent", "order,plan"), ("status", "active"),
+    assert orders.params == (("patient", "Patient/p1"), ("intent", "order,plan"), ("status", "active,on-hold"),
                              ("_include", "MedicationRequest:medication"), ("_count", "50"))
 
 
@@ -376,7 +431,7 @@ def test_updated_since_asks_each_type_by_patient_and_last_updated_after_the_sign
     found = fetch_updated_since(gateway, "p1", SIGNED_AT, None)
     assert {kind for kind, _ in gateway.searches} == set(UPDATED_SINCE_TYPES)
     assert gateway.params_of("Condition") == [
-        {"patient": ["p1"], "_lastUpdated": ["gt2025-03-01T14:05:09.120Z"], "_count": ["100"]}]
+        {"patient": ["Patient/p1"], "_lastUpdated": ["gt2025-03-01T14:05:09.120Z"], "_count": ["100"]}]
     assert found.references == frozenset({"Condition/c1"})
 
 

@@ -38,8 +38,8 @@ def a_version(number: int, saved: str, plan: Plan) -> PlanVersion:
     return PlanVersion("plan-1", number, plan, saved_by="Jordan Lee", saved_at=at(saved))
 
 
-def encounters(*built):
-    return summarize_section(a_section("encounters", *built), today=TODAY).active
+def encounters(*built, today=TODAY):
+    return summarize_section(a_section("encounters", *built), today=today).active
 
 
 # --- Goal progress -----------------------------------------------------------------------------------
@@ -126,7 +126,8 @@ def test_on_the_plans_first_day_there_is_no_rate_since_yet():
 
 def test_a_plan_starting_on_29_february_looks_back_365_days_excluding_the_first():
     rates = hospital_use_before_and_since(
-        encounters(an_encounter("IMP", start="2023-03-01"), an_encounter("IMP", start="2023-03-02")),
+        encounters(an_encounter("IMP", start="2023-03-01"), an_encounter("IMP", start="2023-03-02"),
+                   today=date(2024, 3, 1)),
         date(2024, 2, 29),
         date(2024, 3, 1),
     )
