@@ -84,6 +84,21 @@ def launch_id_of(response) -> str:
     return match.group(1)
 
 
+def raw_request(port: int, request: bytes, timeout_s: float = 5) -> bytes:
+    """Send bytes as they are to a loopback port; the whole reply (b"" when none came)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+LONG_REQUEST_LINE = b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

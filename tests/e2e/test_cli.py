@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,9 +22,9 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from joserfc.jwk import KeySet
 
-from smart_app.cli import main
+from smart_app.cli import DemoRequestHandler, main
 from smart_app.security import BROWSER_COOKIE
-from tests.support import ROOT, SandboxHandle, chart_launch_url
+from tests.support import LONG_REQUEST_LINE, ROOT, SandboxHandle, chart_launch_url, raw_request
 
 WAIT_S = 30
 CHILD = "sofia-rivera"
@@ -84,6 +85,26 @@ def test_tenants_check_names_each_problem_by_line(tmp_path, capsys):
 
 
 # --- spoc demo ---------------------------------------------------------------------------------
+
+
+def test_the_demo_server_answers_a_request_line_over_64_kb_with_414_and_goes_on_serving():
+    from werkzeug.serving import make_server
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, hello, threaded=True, request_handler=DemoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        reply = raw_request(server.port, LONG_REQUEST_LINE)
+        assert reply.split(b"\r\n", 1)[0].split(b" ")[1] == b"414", reply[:200]
+        assert requests.get(f"http://127.0.0.1:{server.port}/", timeout=5).text == "ok"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
 
 def wait_for(check, what: str, demo: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
