@@ -96,6 +96,25 @@ def raw_request(port: int, request: bytes, timeout_s: float = 5) -> bytes:
     return b"".join(chunks)
 
 
+def through_redacting_handler(emit) -> str:
+    """What a handler with the app's redacting filter writes for what `emit(logger)` logs."""
+    import io
+    import logging
+
+    from smart_app.security import redact_log_handlers
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    redact_log_handlers(logger)
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
 LONG_REQUEST_LINE = b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 

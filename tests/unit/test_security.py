@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import logging
-
 import pytest
 
 from smart_app.security import (
     BROWSER_IDS_KEPT,
     browser_ids,
-    redact_log_handlers,
     redact_path,
     redact_text,
     with_new_browser_id,
 )
+from tests.support import through_redacting_handler
 
 
 def test_every_launch_gets_a_fresh_browser_id_put_before_the_ones_the_browser_holds():
@@ -62,18 +59,12 @@ def test_error_lines_lose_handles_link_tokens_queries_and_bearer_tokens():
 
 
 def test_a_redacting_handler_redacts_messages_arguments_and_tracebacks():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("tests.redaction")
-    logger.addHandler(handler)
-    redact_log_handlers(logger)
-    try:
+    def emit(logger):
         try:
             raise RuntimeError(f"no such launch /p/{HANDLE}/")
         except RuntimeError:
             logger.exception("Error handling request %s %s", "GET", f"/p/{HANDLE}/sections?code=c0de")
-    finally:
-        logger.removeHandler(handler)
-    text = stream.getvalue()
+
+    text = through_redacting_handler(emit)
     assert "Error handling request GET /p/~/sections" in text and "RuntimeError: no such launch /p/~/" in text
     assert HANDLE not in text and "c0de" not in text

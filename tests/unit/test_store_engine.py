@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import logging
-
 import pytest
 import sqlalchemy as sa
 
-from smart_app.security import redact_log_handlers
 from smart_app.store import create_engine
 from smart_app.store.tables import launch_sessions
+from tests.support import through_redacting_handler
 
 HANDLE = "h4ndle-that-must-not-be-logged"
-
-
-def logged(error: BaseException) -> str:
-    """What a redacting log handler writes for `error` with its traceback, as `spoc serve` logs it."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("tests.store_errors")
-    logger.addHandler(handler)
-    redact_log_handlers(logger)
-    try:
-        logger.error("unexpected_error", exc_info=error)
-    finally:
-        logger.removeHandler(handler)
-    return stream.getvalue()
 
 
 def test_a_failing_statement_logs_neither_its_parameters_nor_the_row_the_database_quotes(database_url):
@@ -37,7 +20,7 @@ def test_a_failing_statement_logs_neither_its_parameters_nor_the_row_the_databas
         assert HANDLE not in str(failed.value)  # SQLAlchemy leaves the parameters out
         with pytest.raises(sa.exc.DBAPIError) as failed, engine.begin() as conn:  # PostgreSQL: "Failing row contains"
             conn.execute(launch_sessions.insert().values(launch_id=HANDLE))
-        text = logged(failed.value)
+        text = through_redacting_handler(lambda log: log.error("unexpected_error", exc_info=failed.value))
         assert "IntegrityError" in text and HANDLE not in text
     finally:
         engine.dispose()
