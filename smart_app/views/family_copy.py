@@ -72,8 +72,9 @@ def open_pdf(token: str):
 
 
 def _linked(token: str) -> tuple[str, Markup]:
-    link_id = verify_link(token, link_secret(), datetime.now(UTC))
-    found = about_store().open_link(digest(link_id), datetime.now(UTC)) if link_id else None
+    now = datetime.now(UTC)
+    link_id = verify_link(token, link_secret(), now)
+    found = about_store().open_link(digest(link_id) if link_id else None, now)  # purges even when refused
     if found is None:
         abort(404)
     _, _, lang, document = found
