@@ -152,7 +152,7 @@ def _demo(args) -> int:
     from .store import upgrade
 
     data = Path(args.data_dir).resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)  # the store and the token key live here
     ehr = f"http://localhost:{args.ehr_port}"
     app_url = f"http://127.0.0.1:{args.app_port}"
     key_file = data / "demo-token.key"

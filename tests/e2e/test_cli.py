@@ -157,6 +157,9 @@ def test_spoc_demo_serves_the_sandbox_ehr_and_a_chart_launch_lands_in_the_app(tm
         page = requests.get(requests.compat.urljoin(app, landed.headers["Location"]), headers={"Cookie": cookie},
                             timeout=10)
         assert page.status_code == 200
+        data = tmp_path / "demo"  # PHI and tokens: the owner's only
+        assert {p.name: p.stat().st_mode & 0o777 for p in (data, data / "spoc.db", data / "demo-token.key")} == \
+            {"demo": 0o700, "spoc.db": 0o600, "demo-token.key": 0o600}
         exit_code = stop(demo)
     finally:
         if demo.poll() is None:
