@@ -33,6 +33,10 @@ class SandboxHandle:
     def fhir_requests(self) -> list[dict]:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=5).json()
 
+    def token_requests(self) -> list[dict]:
+        """Grant type and status of each call to the token endpoint since the logs were last cleared."""
+        return requests.get(f"{self.url}/_sandbox/token-requests", timeout=5).json()
+
 
 
 class _IframeSrc(HTMLParser):
