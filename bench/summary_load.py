@@ -30,6 +30,7 @@ from flask import Flask
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 
+from bench.profiling import ThreadProfiles
 from sandbox import SandboxClient, SandboxConfig, create_sandbox
 from sandbox.data.characters import CHILD_ID, build_resources
 from sandbox.data.large import build_large_patient
@@ -45,12 +46,13 @@ APP_ORIGIN = "http://app.test"  # the Flask test client's notional host
 CLIENT_ID = "spoc-bench"
 LATENCY_MS = 50
 RUNS = 5
-SITE_CONCURRENCY = Quirks().concurrency  # what a site gets unless its tenant file says otherwise (16)
+SITE_CONCURRENCY = Quirks().concurrency  # what a site gets unless its tenant file says otherwise
 OTHER_CONCURRENCY = (8, 24)  # reported next to it
 TARGET_RATIO = 1.5
 LARGE_PATIENT_ID = "large-1"
 SANDBOX_START_TIMEOUT_S = 120
 HTTP_TIMEOUT_S = 30
+LONE_READS = 10  # sequential requests that price one round trip of the bound
 
 
 # -- the sandbox EHR, in a child process ------------------------------------------------------------
@@ -223,6 +225,7 @@ class LaunchRun:
     """One launch, from the EHR's /launch request to the last line of the summary stream."""
 
     wall_s: float
+    cpu_s: float  # this process's CPU time over the same span, less the authorize request sent as the browser
     launch_id: str
     section_lines: tuple[str, ...]  # keys of the NDJSON lines, "banner" and "done" included
     log: tuple[dict, ...]  # the sandbox's /fhir request log for this launch
@@ -239,19 +242,57 @@ def _path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one_at_a_time: bool = False) -> LaunchRun:
+class AppSpan:
+    """From now to `end()`: wall time, and this process's CPU time (every thread) less the browser's.
+
+    With a ThreadProfiles, the same span is profiled (the browser's requests left out too).
+    """
+
+    def __init__(self, profile: ThreadProfiles | None = None) -> None:
+        self._profile = profile
+        self._browser_cpu_s = 0.0
+        self._wall_started = time.perf_counter()
+        self._cpu_started = time.process_time()
+        if profile:
+            profile.enable()
+
+    @contextmanager
+    def as_browser(self) -> Iterator[None]:
+        """A request the browser sends, not the app: neither counted nor profiled."""
+        if self._profile:
+            self._profile.disable()
+        started = time.process_time()
+        try:
+            yield
+        finally:
+            self._browser_cpu_s += time.process_time() - started
+            if self._profile:
+                self._profile.enable()
+
+    def end(self) -> tuple[float, float]:
+        wall_s = time.perf_counter() - self._wall_started
+        cpu_s = time.process_time() - self._cpu_started - self._browser_cpu_s
+        if self._profile:
+            self._profile.disable()
+        return wall_s, cpu_s
+
+
+def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one_at_a_time: bool = False,
+                      profile: ThreadProfiles | None = None) -> LaunchRun:
     """Launch as the EHR frame would and read the whole summary stream; time it end to end.
 
     `one_at_a_time` reads the sections one key after another (`/sections?only=key`) instead of one
-    stream of all of them: with a tenant concurrency of 1 that is the sequential baseline.
+    stream of all of them: with a tenant concurrency of 1 that is the sequential baseline. `profile`
+    profiles the launch, from `/launch` to the end of the stream.
     """
     client = app.test_client()
     sandbox.control("requests/clear")
     issued = sandbox.control("launches", {"patient": patient_id})
-    started = time.perf_counter()
+    span = AppSpan(profile)
     begun = client.get("/launch?" + urlencode({"iss": issued["iss"], "launch": issued["launch"]}))
     _expect(begun.status_code == 302, "the app did not redirect to the EHR's authorize endpoint")
-    authorized = requests.get(begun.headers["Location"], allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+    with span.as_browser():
+        authorized = requests.get(begun.headers["Location"], allow_redirects=False, timeout=HTTP_TIMEOUT_S)
     _expect(authorized.status_code in (302, 303), "the sandbox did not authorize the launch")
     landed = client.get(_path_of(authorized.headers["Location"]))
     _expect(landed.status_code == 303, "the callback did not land on the summary")
@@ -265,12 +306,12 @@ def launch_to_summary(app: Flask, sandbox: BenchSandbox, patient_id: str, *, one
         stream = client.get(f"/p/{launch_id}/sections{query}")
         _expect(stream.status_code == 200, "the sections stream failed")
         lines.extend(_line_keys(stream.get_data(as_text=True)))
-    wall_s = time.perf_counter() - started
+    wall_s, cpu_s = span.end()
     searches = [e for e in app.extensions["spoc"].audit.for_patient(sandbox.iss, patient_id)
                 if e["action"] == "fhir-search"]
     fetched = {e["detail"]["section"]: e["detail"]["count"] for e in searches}
     failed = tuple(e["detail"]["section"] for e in searches if e["outcome"] == "failure")
-    return LaunchRun(wall_s, launch_id, tuple(lines), sandbox.request_log(), fetched, failed)
+    return LaunchRun(wall_s, cpu_s, launch_id, tuple(lines), sandbox.request_log(), fetched, failed)
 
 
 def _line_keys(ndjson: str) -> list[str]:
@@ -292,11 +333,10 @@ CAPABILITIES_PATH = "/metadata"  # needed before the searches it chooses, not be
 
 @dataclass(frozen=True, slots=True)
 class CriticalPath:
-    """The longest chain of requests that must follow one another, and what one request costs."""
+    """The longest chain of requests that must follow one another."""
 
     launch_requests: int  # discovery: sequential, before the sections
     section_round_trips: Mapping[str, int]  # per section: its longest search chain + read rounds
-    request_s: float  # median time of one request in the log
     ehr_chain_s: float  # the EHR's own logged time on the launch requests and the slowest search's pages
 
     @property
@@ -307,9 +347,9 @@ class CriticalPath:
     def round_trips(self) -> int:
         return self.launch_requests + max(self.section_round_trips.values(), default=0)
 
-    @property
-    def bound_s(self) -> float:
-        return self.round_trips * self.request_s
+    def bound_s(self, request_s: float) -> float:
+        """The chain at `request_s` per round trip: no app can show the whole summary sooner."""
+        return self.round_trips * request_s
 
 
 def searched_sections(patient_id: str, today: date) -> dict[str, str]:
@@ -366,7 +406,7 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
         if section in trips:
             trips[section] += rounds
     ehr_chain_s = launch_s + max(search_s.values(), default=0.0)
-    return CriticalPath(launch_requests, trips, _median_request_s(log), ehr_chain_s)
+    return CriticalPath(launch_requests, trips, ehr_chain_s)
 
 
 def _read_rounds(read_types: set[str]) -> dict[str, int]:
@@ -381,9 +421,18 @@ def _read_rounds(read_types: set[str]) -> dict[str, int]:
     return rounds
 
 
-def _median_request_s(log: Sequence[dict]) -> float:
-    times = [entry["ms"] / 1000 for entry in log if isinstance(entry.get("ms"), (int, float))]
-    return statistics.median(times) if times else 0.0
+def lone_request_s(sandbox: BenchSandbox, reads: int = LONE_READS) -> float:
+    """The EHR's median own time on a request sent alone: `reads` sequential reads of `metadata`.
+
+    What one round trip of the bound costs. Not the launch's own requests: while the app has twenty
+    in flight the EHR is loaded and each takes longer, which would inflate the bound.
+    """
+    sandbox.control("requests/clear")
+    for _ in range(reads):
+        requests.get(f"{sandbox.iss}{CAPABILITIES_PATH}", timeout=HTTP_TIMEOUT_S).raise_for_status()
+    times = [entry["ms"] / 1000 for entry in sandbox.request_log() if entry["path"] == f"/fhir{CAPABILITIES_PATH}"]
+    _expect(len(times) == reads, "the EHR did not log every lone request")
+    return statistics.median(times)
 
 
 # -- figures ----------------------------------------------------------------------------------------
@@ -399,11 +448,16 @@ class LoadFigures:
     wall_s: float
     requests: int
     path: CriticalPath
+    request_s: float  # the EHR's median time on a request sent alone (lone_request_s)
     sections_shown: int
 
     @property
+    def bound_s(self) -> float:
+        return self.path.bound_s(self.request_s)
+
+    @property
     def ratio(self) -> float:
-        return self.wall_s / self.path.bound_s if self.path.bound_s else float("nan")
+        return self.wall_s / self.bound_s if self.bound_s else float("nan")
 
 
 def measure_summary_load(
@@ -416,6 +470,7 @@ def measure_summary_load(
     runs: int = RUNS,
 ) -> LoadFigures:
     """Median launch-to-summary over `runs` fresh launches (one unmeasured warm-up launch first)."""
+    request_s = lone_request_s(sandbox)
     measured: list[LaunchRun] = []
     for attempt in range(runs + 1):
         with fresh_app(sandbox, concurrency=concurrency) as app:
@@ -430,6 +485,7 @@ def measure_summary_load(
         wall_s=statistics.median(r.wall_s for r in measured),
         requests=round(statistics.median(len(r.log) for r in measured)),
         path=critical_path(middle.log, patient_id, sandbox.spec.today),
+        request_s=request_s,
         sections_shown=sum(1 for key in middle.section_lines if key in SECTION_KEYS),
     )
 

@@ -18,6 +18,7 @@ from sandbox.config import (
     SandboxConfig,
 )
 from sandbox.server import QuietRequestHandler
+from sandbox.upstream import load_characters
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--no-include", action="store_true", help="silently ignore _include/_revinclude")
+    parser.add_argument("--upstream-fhir", metavar="BASE",
+                        help="do SMART in front of this FHIR server (loading the characters into it)")
     return parser.parse_args(argv)
 
 
@@ -39,12 +42,17 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         clients=[SandboxClient(args.client_id, redirects)],
         latency_ms=args.latency_ms,
         include_supported=not args.no_include,
+        upstream_fhir=args.upstream_fhir,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    app = create_sandbox(config_from_args(args))
+    config = config_from_args(args)
+    app = create_sandbox(config)
+    if config.upstream_fhir:
+        for refused in load_characters(config.upstream_fhir, config.day()):
+            print(f"The upstream FHIR server refused {refused}")
     print(f"Sandbox EHR: http://{args.host}:{args.port}/ehr/  (FHIR base http://{args.host}:{args.port}/fhir)")
     run_simple(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
 

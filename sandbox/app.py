@@ -12,7 +12,7 @@ from datetime import date
 from flask import Flask, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import auth, chart, controls, fhir
+from sandbox import auth, chart, controls, fhir, upstream
 from sandbox.config import SandboxConfig
 from sandbox.fhir import FhirError, error_response
 from sandbox.state import EXTENSION, FaultBook, SandboxState, sandbox_state
@@ -25,16 +25,20 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     config = config or SandboxConfig()
     app = Flask(__name__, static_url_path="/ehr/static")
     app.json.sort_keys = False
-    resources = config.resources if config.resources is not None else bundled_resources(config.today)
-    app.extensions[EXTENSION] = SandboxState(config, ResourceStore(resources), faults=FaultBook(config.faults))
-    for blueprint in (auth.bp, fhir.bp, chart.bp, controls.bp):
+    resources = config.resources if config.resources is not None else bundled_resources(config.day())
+    app.extensions[EXTENSION] = SandboxState(config, ResourceStore(resources, now=config.now),
+                                             faults=FaultBook(config.faults))
+    # With an upstream FHIR server the sandbox is only its SMART front door: its own store then only
+    # names the patients and users of the chart pages.
+    fhir_blueprint = upstream.bp if config.upstream_fhir else fhir.bp
+    for blueprint in (auth.bp, fhir_blueprint, chart.bp, controls.bp):
         app.register_blueprint(blueprint)
     _install_gateway(app)
     app.add_url_rule("/", "home", lambda: redirect("/ehr/"))
     return app
 
 
-def bundled_resources(today: date | None) -> list[dict]:
+def bundled_resources(today: date) -> list[dict]:
     """The synthetic characters, or nothing when that module has not been written yet."""
     try:
         characters = importlib.import_module(CHARACTERS_MODULE)
@@ -42,7 +46,7 @@ def bundled_resources(today: date | None) -> list[dict]:
         if missing.name not in (CHARACTERS_MODULE, "sandbox.data"):
             raise
         return []
-    return characters.build_resources(today or date.today())
+    return characters.build_resources(today)
 
 
 def _is_fhir_request() -> bool:

@@ -12,8 +12,6 @@ import hashlib
 import hmac
 import json
 import re
-import time
-from datetime import date
 from urllib.parse import unquote, urlencode
 
 import requests
@@ -145,7 +143,7 @@ def _launch_context(grant: Grant, params) -> LaunchContext | None:
 
 def _patient_picker(params):
     state = sandbox_state()
-    rows = roster.patient_rows(state.store, state.config.today or date.today())
+    rows = roster.patient_rows(state.store, state.config.day())
     hidden = [(k, v) for k, v in params.items(multi=True) if k != "sandbox_patient"]
     return render_template("picker.html", patients=rows, hidden=hidden)
 
@@ -242,7 +240,7 @@ def _token_response(authorization: Authorization) -> dict:
 
 
 def _id_token(authorization: Authorization, lifetime: int) -> str:
-    now = int(time.time())
+    now = int(sandbox_state().config.now().timestamp())
     claims = {
         "iss": fhir_base(),
         "sub": authorization.context.user,
@@ -328,7 +326,7 @@ def _client_keys(client: SandboxClient) -> KeySet:
 
 
 def _check_assertion_claims(client: SandboxClient, claims: dict) -> None:
-    now = time.time()
+    now = sandbox_state().config.now().timestamp()
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     problems = [

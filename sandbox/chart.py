@@ -25,7 +25,7 @@ def _signed_in(users: list[SandboxUser]) -> SandboxUser:
 
 
 def _today() -> date:
-    return sandbox_state().config.today or date.today()
+    return sandbox_state().config.day()
 
 
 @bp.get("/")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 DEFAULT_CLIENT_ID = "spoc-demo"
@@ -58,7 +58,8 @@ class SandboxConfig:
     app_launch_url: str = DEFAULT_APP_LAUNCH_URL
     clients: list[SandboxClient] = field(default_factory=_default_clients)
     resources: list[dict] | None = None  # None -> sandbox.data.characters
-    today: date | None = None
+    today: date | None = None  # the day the bundled characters are built around; None: the clock's day
+    clock_offset: timedelta = timedelta(0)  # added to the real time: pins the EHR's day with the app's
     latency_ms: int = 0
     include_supported: bool = True
     default_page_size: int = 50
@@ -72,6 +73,15 @@ class SandboxConfig:
     transaction_supported: bool = True
     max_transaction_entries: int | None = None
     users: list[SandboxUser] = field(default_factory=list)
+    # Another FHIR server's base: the sandbox then does SMART in front of it and forwards every /fhir
+    # request there (sandbox.upstream) instead of answering from its own store.
+    upstream_fhir: str | None = None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    def day(self) -> date:
+        return self.today or self.now().date()
 
     def client(self, client_id: str | None) -> SandboxClient | None:
         return next((c for c in self.clients if c.client_id == client_id), None)
@@ -95,6 +105,12 @@ LIVE_FIELDS = frozenset(
 )
 
 
+# How the sandbox's own FHIR server searches: with an upstream server these are the upstream's business.
+SEARCH_FIELDS = frozenset(
+    {"include_supported", "outcome_warnings", "reject_comma_category", "default_page_size", "max_page_size"}
+)
+
+
 class ConfigError(ValueError):
     """A /_sandbox/config change names an unknown field or has the wrong shape."""
 
@@ -104,6 +120,9 @@ def merge_live(config: SandboxConfig, changes: dict[str, Any]) -> None:
     unknown = set(changes) - LIVE_FIELDS
     if unknown:
         raise ConfigError(f"not a live setting: {', '.join(sorted(unknown))}")
+    unused = set(changes) & SEARCH_FIELDS if config.upstream_fhir else set()
+    if unused:
+        raise ConfigError(f"not applied in front of an upstream FHIR server: {', '.join(sorted(unused))}")
     for name, value in changes.items():
         setattr(config, name, _coerce(name, value))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from sandbox import roster
+from sandbox import roster, upstream
 from sandbox.config import ConfigError, merge_live
 from sandbox.state import fhir_base, sandbox_state
 from sandbox.tokens import LaunchContext
@@ -53,9 +53,21 @@ def put_resources():
     if not isinstance(resources, list) or not all(
             isinstance(r, dict) and r.get("resourceType") and r.get("id") for r in resources):
         return _problem("send a JSON list of resources, each with resourceType and id")
-    stored = [sandbox_state().store.put(r) for r in resources]
+    state = sandbox_state()
+    stored = [state.store.put(r) for r in resources]
+    if state.config.upstream_fhir:  # the FHIR data is the upstream's; the store only feeds the chart pages
+        return _put_upstream(state.config.upstream_fhir, resources)
     return jsonify([{"resourceType": r["resourceType"], "id": r["id"], "versionId": r["meta"]["versionId"]}
                     for r in stored])
+
+
+def _put_upstream(base: str, resources: list[dict]):
+    entries = upstream.put_resources(base, resources)
+    refused = upstream.refusals(resources, entries)
+    if refused:
+        return _problem("the upstream FHIR server refused: " + " | ".join(refused))
+    return jsonify([{"resourceType": r["resourceType"], "id": r["id"],
+                     "versionId": upstream.version_of(entry)} for r, entry in zip(resources, entries, strict=True)])
 
 
 @bp.get("/requests")

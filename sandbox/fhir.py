@@ -28,7 +28,7 @@ from sandbox.search import (
     patient_ids,
 )
 from sandbox.state import Cursor, MatchedResults, SandboxState, fhir_base, sandbox_state
-from sandbox.store import Gone, instant_now, new_id
+from sandbox.store import Gone, instant, new_id
 from sandbox.tokens import Authorization
 
 bp = Blueprint("sandbox_fhir", __name__, url_prefix="/fhir")
@@ -100,16 +100,21 @@ def _fhir_error(error: FhirError):
 def _require_bearer():
     if request.endpoint == "sandbox_fhir.metadata":
         return
+    g.caller = bearer_caller()
+    return
+
+
+def bearer_caller() -> Authorization:
+    """Who this request's Bearer token stands for; 401 without a valid, unexpired one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     authorization = sandbox_state().tokens.access(token) if scheme.lower() == "bearer" and token else None
     if authorization is None:
         raise FhirError(401, "a valid, unexpired Bearer access token is required", "login",
                         {"WWW-Authenticate": 'Bearer realm="sandbox", error="invalid_token"'})
-    g.caller = authorization
-    return
+    return authorization
 
 
-def _granted(caller: Authorization, resource_type: str, letter: str) -> bool:
+def granted(caller: Authorization, resource_type: str, letter: str) -> bool:
     """Patient-level scopes need a patient in context; user- and system-level ones do not."""
     grant: Grant = caller.grant
     return any(
@@ -119,7 +124,7 @@ def _granted(caller: Authorization, resource_type: str, letter: str) -> bool:
 
 
 def require_scope(caller: Authorization, resource_type: str, letter: str) -> None:
-    if not _granted(caller, resource_type, letter):
+    if not granted(caller, resource_type, letter):
         raise FhirError(403, f"the access token's scopes do not allow {ACTION[letter]} of {resource_type}",
                         "forbidden")
 
@@ -259,7 +264,7 @@ def search(caller: Authorization, resource_type: str, params: list[tuple[str, st
             r for r in store.scan(resource_type) if matches(r, query, store.peek) and visible(caller, r, store.peek)))
         page = found.resources[offset:offset + page_size]
         extra = [r for r in included(list(page), query, store.peek, store.scan)
-                 if visible(caller, r, store.peek) and _granted(caller, r["resourceType"], "r")]
+                 if visible(caller, r, store.peek) and granted(caller, r["resourceType"], "r")]
     # Not copied: stored versions are never changed in place (see ResourceStore.scan) and the
     # searchset is only serialised.
     return Reply(200, _searchset(state, query, list(page), extra, found, offset, page_size))
@@ -293,13 +298,17 @@ def _query_and_page(state: SandboxState, resource_type: str, params: list) -> tu
 
 
 def _require_compartment_search(caller: Authorization, query: Query) -> None:
-    """A patient-context token must name its own patient in every compartment search."""
+    require_compartment_search(caller, query.resource_type,
+                               [v for name in ("patient", "subject") for v in query.values_of(name)])
+
+
+def require_compartment_search(caller: Authorization, resource_type: str, named: list[str]) -> None:
+    """A patient-context token must name its own patient (`named`: the patient and subject values)."""
     patient = caller.context.patient
-    if patient is None or query.resource_type in SHARED_TYPES or query.resource_type == "Patient":
+    if patient is None or resource_type in SHARED_TYPES or resource_type == "Patient":
         return
-    named = [v for name in ("patient", "subject") for v in query.values_of(name)]
     if not named:
-        raise FhirError(403, f"{query.resource_type} searches must be scoped with patient={patient}", "forbidden")
+        raise FhirError(403, f"{resource_type} searches must be scoped with patient={patient}", "forbidden")
     if any(v.rsplit("/", 1)[-1] != patient for v in named):
         raise FhirError(403, "the search names a patient outside the token's context", "forbidden")
 
@@ -319,7 +328,7 @@ def _searchset(state: SandboxState, query: Query, page: list[dict], extra: list[
         entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}",
                         "resource": operation_outcome(warning, "warning", "informational"),
                         "search": {"mode": "outcome"}})
-    return {"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": instant_now()},
+    return {"resourceType": "Bundle", "id": new_id(), "meta": {"lastUpdated": instant(state.config.now())},
             "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
@@ -397,8 +406,7 @@ def _at_entry(position: int, entries: list, step: Callable, *args):
 
 def _plan_id(caller: Authorization, state: SandboxState, entry: WriteEntry) -> _Planned:
     require_supported(state, entry.resource_type)
-    if entry.resource_type not in state.config.write_types:
-        raise FhirError(405, f"{entry.resource_type} is read-only on this server", "not-supported")
+    require_writable(state, entry.resource_type)
     letter = {"POST": "c", "PUT": "u", "DELETE": "d"}[entry.method]
     require_scope(caller, entry.resource_type, letter)
     if entry.method != "POST":
@@ -408,6 +416,11 @@ def _plan_id(caller: Authorization, state: SandboxState, entry: WriteEntry) -> _
         if existing is not None:
             return _Planned(entry, existing["id"], existing=existing)
     return _Planned(entry, new_id())
+
+
+def require_writable(state: SandboxState, resource_type: str) -> None:
+    if resource_type not in state.config.write_types:
+        raise FhirError(405, f"{resource_type} is read-only on this server", "not-supported")
 
 
 def _conditional_match(caller: Authorization, state: SandboxState, entry: WriteEntry) -> dict | None:
@@ -467,7 +480,7 @@ def _check_write(caller: Authorization, state: SandboxState, plan: _Planned, vie
             raise FhirError(404, f"{entry.resource_type}/{plan.resource_id} is not known", "not-found")
         return
     _check_shape(entry, plan.resource_id)
-    _check_patient(caller, entry.resource, view)
+    check_patient(caller, entry.resource, view.resolve)
 
 
 def _etag_version(etag: str) -> str:
@@ -486,11 +499,12 @@ def _check_shape(entry: WriteEntry, resource_id: str) -> None:
         raise FhirError(422, "Provenance.target is required", "required")
 
 
-def _check_patient(caller: Authorization, resource: dict, view: _View) -> None:
+def check_patient(caller: Authorization, resource: dict, resolve: Callable) -> None:
+    """A write with a patient in context must stay in that patient's compartment."""
     patient = caller.context.patient
     if patient is None or resource["resourceType"] in SHARED_TYPES:
         return
-    owners = patient_ids(resource, view.resolve)
+    owners = patient_ids(resource, resolve)
     if not owners:
         raise FhirError(422, f"{resource['resourceType']} must reference the patient in context "
                              "(subject, patient or for)", "required")
@@ -526,16 +540,21 @@ def process_bundle(caller: Authorization, bundle: dict) -> Reply:
     kind = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
         raise FhirError(400, "POST to the base URL takes a Bundle of type transaction or batch", "invalid")
-    if not state.config.transaction_supported:
-        raise FhirError(501, f"this server does not support {kind} Bundles", "not-supported")
     entries = bundle.get("entry") or []
-    limit = state.config.max_transaction_entries
-    if limit is not None and len(entries) > limit:
-        raise FhirError(413, f"Bundle too large: {len(entries)} entries, this server accepts at most {limit}",
-                        "too-costly")
+    require_bundle_allowed(state, kind, len(entries))
     if kind == "transaction":
         return Reply(200, _response_bundle("transaction-response", _transaction(caller, entries)))
     return Reply(200, _response_bundle("batch-response", [_batch_entry(caller, e) for e in entries]))
+
+
+def require_bundle_allowed(state: SandboxState, kind: str, entries: int) -> None:
+    """The sandbox's own Bundle policy: transactions switched off, or a cap on entries."""
+    if not state.config.transaction_supported:
+        raise FhirError(501, f"this server does not support {kind} Bundles", "not-supported")
+    limit = state.config.max_transaction_entries
+    if limit is not None and entries > limit:
+        raise FhirError(413, f"Bundle too large: {entries} entries, this server accepts at most {limit}",
+                        "too-costly")
 
 
 def _transaction(caller: Authorization, entries: list[dict]) -> list[dict]:
@@ -630,26 +649,31 @@ def capability_statement(state: SandboxState) -> dict:
         resources.append(described)
     rest = {
         "mode": "server",
-        "security": {
-            "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                     "code": "SMART-on-FHIR"}]}],
-            "extension": [{
-                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                "extension": [{"url": "authorize", "valueUri": f"{host}/auth/authorize"},
-                              {"url": "token", "valueUri": f"{host}/auth/token"}],
-            }],
-        },
+        "security": smart_security(host),
         "resource": resources,
         "interaction": [{"code": c} for c in (("transaction", "batch") if config.transaction_supported else ())],
     }
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
-        "date": instant_now()[:10],
+        "date": instant(state.config.now())[:10],
         "kind": "instance",
         "software": {"name": "SPOC sandbox EHR"},
         "implementation": {"description": "Local SMART on FHIR sandbox EHR", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "rest": [rest],
+    }
+
+
+def smart_security(host: str) -> dict:
+    """CapabilityStatement.rest.security naming this sandbox's SMART endpoints."""
+    return {
+        "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                 "code": "SMART-on-FHIR"}]}],
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": [{"url": "authorize", "valueUri": f"{host}/auth/authorize"},
+                          {"url": "token", "valueUri": f"{host}/auth/token"}],
+        }],
     }

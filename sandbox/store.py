@@ -8,14 +8,14 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 
-def instant_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_id() -> str:
@@ -35,8 +35,9 @@ class ResourceStore:
     Readers get deep copies, so nothing outside the lock can change a stored resource.
     """
 
-    def __init__(self, resources: list[dict] = ()):
+    def __init__(self, resources: list[dict] = (), *, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.lock = threading.RLock()
+        self.now = now
         self._current: dict[tuple[str, str], dict | Gone] = {}
         self._of_type: dict[str, dict[str, dict | Gone]] = {}  # the same, by type: a search scans one type
         self._history: dict[tuple[str, str], list[dict]] = {}
@@ -98,7 +99,7 @@ class ResourceStore:
             meta = stored.setdefault("meta", {})
             meta["versionId"] = str(len(history) + 1)
             if not (keep_meta and meta.get("lastUpdated")):
-                meta["lastUpdated"] = instant_now()
+                meta["lastUpdated"] = instant(self.now())
             history.append(stored)
             self._current[key] = stored
             self._of_type.setdefault(key[0], {})[key[1]] = stored

@@ -12,16 +12,24 @@ from pathlib import Path
 from flask import Flask
 
 from .audit import AuditTrail
+from .clock import Clock
 from .config import Settings
-from .ehr import EhrAccess
 from .launch.discovery import DiscoveryClient
 from .launch.oauth import ClientKeys
 from .security import TokenCipher
+from .services import Services
+from .services.about_us import AboutUsService, link_secret
+from .services.ehr_access import EhrAccess
+from .services.filing import FilingService
+from .services.planning import PlanningService
+from .services.summary import SummaryService
+from .services.tracking import TrackingService
 from .session import SessionStore
 from .store import create_engine
 from .store.about import AboutStore
 from .store.curation import CurationStore
 from .store.plans import PlanStore
+from .store.tracking import TrackingStore
 from .store.writeback import FilingStore
 from .tenants import TenantRegistry
 
@@ -34,20 +42,19 @@ class AppState:
 
     settings: Settings
     tenants: TenantRegistry
+    clock: Clock
     sessions: SessionStore
     audit: AuditTrail
     discovery: DiscoveryClient
     client_keys: ClientKeys
-    ehr: EhrAccess
-    curation: CurationStore
-    plans: PlanStore
-    filings: FilingStore
-    about: AboutStore
+    services: Services
     engine: object
 
 
-def create_app(settings: Settings | None = None, tenants: TenantRegistry | None = None) -> Flask:
+def create_app(settings: Settings | None = None, tenants: TenantRegistry | None = None, *,
+               clock: Clock | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    clock = clock or settings.clock()
     # R64: urllib3 logs full request URLs at DEBUG (FHIR queries, OAuth redirects); never let it.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     tenants = tenants or TenantRegistry.load(settings.tenants_file)
@@ -59,21 +66,20 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
         TokenCipher(settings.token_keys),
         idle_timeout_s=settings.session_idle_timeout_s,
         state_lifetime_s=settings.state_lifetime_s,
+        clock=clock.now,
     )
-    audit = AuditTrail(engine)
+    audit = AuditTrail(engine, clock)
     client_keys = ClientKeys(tenants)
     app.extensions["spoc"] = AppState(
         settings=settings,
         tenants=tenants,
+        clock=clock,
         sessions=sessions,
         audit=audit,
         discovery=DiscoveryClient(timeout_s=settings.fhir_timeout_s),
         client_keys=client_keys,
-        ehr=EhrAccess(sessions, client_keys, audit, timeout_s=settings.fhir_timeout_s),
-        curation=CurationStore(engine),
-        plans=PlanStore(engine),
-        filings=FilingStore(engine),
-        about=AboutStore(engine),
+        services=build_services(settings, engine, sessions, audit, clock,
+                                ehr=EhrAccess(sessions, client_keys, timeout_s=settings.fhir_timeout_s)),
         engine=engine,
     )
     from . import web
@@ -85,7 +91,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     from .views.review import bp as review_bp
     from .views.summary import bp as summary_bp
     from .views.tracking import bp as tracking_bp
-    from .writeback.routes import bp as writeback_bp
+    from .writeback.filing_routes import bp as writeback_bp
 
     web.register(app)
     app.register_blueprint(launch_bp)
@@ -93,3 +99,22 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, links_bp, tracking_bp, writeback_bp):
         app.register_blueprint(blueprint)
     return app
+
+
+def build_services(settings: Settings, engine, sessions: SessionStore, audit: AuditTrail, clock: Clock, *,
+                   ehr: EhrAccess) -> Services:
+    """Every use case over one store, one EHR access and one clock, each built once."""
+    curations, plans = CurationStore(engine), PlanStore(engine)
+    snapshots = TrackingStore(engine)
+    summary = SummaryService(ehr, curations, audit, clock)
+    planning = PlanningService(plans, snapshots, curations, sessions, summary, audit, clock)
+    about_us = AboutUsService(AboutStore(engine), summary, planning, audit, clock,
+                              link_secret=link_secret(settings.secret_key, settings.token_keys),
+                              family_css=(STATIC_DIR / "css" / "family.css").read_text(encoding="utf-8"))
+    return Services(
+        summary=summary,
+        planning=planning,
+        tracking=TrackingService(planning, snapshots, summary, ehr, audit, clock),
+        filing=FilingService(ehr, FilingStore(engine), planning, summary, about_us, audit, clock),
+        about_us=about_us,
+    )

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from .clock import Clock
 from .security import digest
 from .store.tables import audit_events
 
@@ -21,8 +22,9 @@ SAFE_DETAIL_TYPES = (str, int, float, bool, type(None))
 
 
 class AuditTrail:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
         self.engine = engine
+        self.clock = clock
 
     def record(
         self,
@@ -39,7 +41,7 @@ class AuditTrail:
         with self.engine.begin() as conn:
             conn.execute(
                 audit_events.insert().values(
-                    at=datetime.now(UTC),
+                    at=self.clock.now(),
                     action=action,
                     outcome=outcome,
                     iss=iss,
@@ -55,7 +57,7 @@ class AuditTrail:
         """Several events in one transaction (e.g. one per summary section), off the hot path."""
         if not events:
             return
-        now = datetime.now(UTC)
+        now: datetime = self.clock.now()
         rows = []
         for event in events:
             event = dict(event)

@@ -19,6 +19,7 @@ import requests
 from cryptography.fernet import Fernet
 from werkzeug.serving import WSGIRequestHandler
 
+from .clock import Clock
 from .config import Settings
 from .security import redact_log_handlers, redact_path
 from .tenants import check_tenants_file
@@ -94,7 +95,7 @@ def _keys(args) -> int:
         return 0
     from joserfc.jwk import ECKey, KeySet, RSAKey
 
-    kid = args.kid or f"spoc-{time.strftime('%Y%m%d')}"
+    kid = args.kid or f"spoc-{Clock().today():%Y%m%d}"
     key = ECKey.generate_key("P-384", {"kid": kid, "alg": "ES384"}) if args.alg == "ES384" else \
         RSAKey.generate_key(2048, {"kid": kid, "alg": "RS384"})
     print(json.dumps(KeySet([key]).as_dict(private=True), indent=2))

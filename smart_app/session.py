@@ -18,10 +18,6 @@ from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
 from .store.tables import acting_roles, launch_sessions, pending_authorizations
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything we store is UTC.
     if value is not None and value.tzinfo is None:
@@ -74,12 +70,12 @@ class TokenSet:
 
 class SessionStore:
     def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.cipher = cipher
         self.idle_timeout = timedelta(seconds=idle_timeout_s)
         self.state_lifetime = timedelta(seconds=state_lifetime_s)
-        self.clock = clock  # an aware UTC datetime; tests pass their own
+        self.clock = clock  # the app's Clock.now: an aware UTC datetime
 
     # -- authorizations in flight ------------------------------------------------------------
     def begin_authorization(self, state: str, browser: str, pending: PendingAuthorization) -> None:

@@ -6,6 +6,7 @@ Layer: HTTP in (Flask). Embedded-in-the-EHR rules live here, and stay on in test
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from markupsafe import Markup, escape
@@ -16,11 +17,19 @@ from .security import BROWSER_COOKIE, same_secret
 from .session import LaunchSession
 from .tenants import Tenant, origin_of
 
+if TYPE_CHECKING:
+    from . import AppState
+    from .services import Services
+
 log = logging.getLogger("smart_app.web")
 
 
-def app_state():
+def app_state() -> AppState:
     return current_app.extensions["spoc"]
+
+
+def services() -> Services:
+    return app_state().services
 
 
 def current_launch() -> LaunchSession:

@@ -9,7 +9,10 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +22,10 @@ from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.store import create_engine, upgrade
 from smart_app.tenants import TenantRegistry
-from tests.support import APP_ORIGIN, CLIENT_ID, SandboxHandle, a_tenant
+from tests.support import APP_ORIGIN, CLIENT_ID, CLOCK, TODAY, SandboxHandle, a_tenant
+
+if TYPE_CHECKING:
+    from tests.engine import EngineProcess
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get("SPOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -90,25 +96,57 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture
 def sandbox_config():
     """The sandbox's configuration for this test; change it before the sandbox fixture starts."""
-    from datetime import date
-
     from sandbox.config import SandboxClient, SandboxConfig
 
     return SandboxConfig(
         app_launch_url=f"{APP_ORIGIN}/launch",
         clients=[SandboxClient(CLIENT_ID, (f"{APP_ORIGIN}/callback",))],
-        today=date.today(),
+        today=TODAY,
+        clock_offset=CLOCK.offset,
     )
 
 
 @pytest.fixture
-def sandbox(sandbox_config) -> Iterator[SandboxHandle]:
+def sandbox(request, sandbox_config) -> Iterator[SandboxHandle]:
+    """The sandbox EHR on a real port. Parametrized indirectly with "engine" it is the SMART front door of
+    the independent FHIR engine instead: `pytest.mark.parametrize("sandbox", ["plain", "engine"], indirect=True)`."""
+    if getattr(request, "param", "plain") == "engine":
+        yield request.getfixturevalue("engine_sandbox")
+        return
+    with serving_sandbox(sandbox_config) as handle:
+        yield handle
+
+
+@contextmanager
+def serving_sandbox(config) -> Iterator[SandboxHandle]:
     from sandbox import create_sandbox
     from sandbox.server import serve_in_thread
 
-    server = serve_in_thread(create_sandbox(sandbox_config), host="localhost")
-    yield SandboxHandle(server.url, sandbox_config)
-    server.shutdown()
+    server = serve_in_thread(create_sandbox(config), host="localhost")
+    try:
+        yield SandboxHandle(server.url, config)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[EngineProcess]:
+    """The independent FHIR engine (Medplum's router, in memory), loaded with the sandbox characters."""
+
+    from tests.engine import missing, running_engine
+
+    reason = missing()
+    if reason:
+        need_service(reason)
+    with running_engine(TODAY) as running:
+        yield running
+
+
+@pytest.fixture
+def engine_sandbox(sandbox_config, engine) -> Iterator[SandboxHandle]:
+    """A sandbox doing SMART in front of the engine, whose data is back to the freshly loaded characters."""
+    with serving_sandbox(replace(sandbox_config, upstream_fhir=engine.fresh())) as handle:
+        yield handle
 
 
 @pytest.fixture
@@ -128,7 +166,7 @@ def settings(tmp_path, database_url) -> Settings:
 
 @pytest.fixture
 def app(settings, tenants):
-    app = create_app(settings, tenants)
+    app = create_app(settings, tenants, clock=CLOCK)
     app.config["TESTING"] = True
     yield app
     app.extensions["spoc"].engine.dispose()

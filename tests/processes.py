@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from smart_app.security import BROWSER_COOKIE
-from tests.support import ROOT
+from tests.support import CLOCK, ROOT, TODAY
 
 START_TIMEOUT_S = 20
 CLIENT_ID = "spoc-multi"
@@ -64,12 +64,17 @@ def spoc_serve(port: int, env: dict[str, str], log: Path) -> Iterator[AppProcess
     try:
         yield AppProcess(f"http://127.0.0.1:{port}", process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a child process to end; kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def tenants_toml(iss: str, redirect_uri: str, frame_ancestor: str) -> str:
@@ -167,7 +172,6 @@ class TwoInstances:
 
 @contextmanager
 def sandbox_and_two_instances(database_url: str, tmp_path: Path) -> Iterator[TwoInstances]:
-    from datetime import date
 
     from cryptography.fernet import Fernet
 
@@ -178,12 +182,13 @@ def sandbox_and_two_instances(database_url: str, tmp_path: Path) -> Iterator[Two
     port_a, port_b = free_port(), free_port()
     redirect_uri = f"http://127.0.0.1:{port_a}/callback"
     config = SandboxConfig(app_launch_url=f"http://127.0.0.1:{port_a}/launch",
-                           clients=[SandboxClient(CLIENT_ID, (redirect_uri,))], today=date.today())
+                           clients=[SandboxClient(CLIENT_ID, (redirect_uri,))], today=TODAY,
+                           clock_offset=CLOCK.offset)
     ehr = serve_in_thread(create_sandbox(config), host="localhost")
     tenants_file = tmp_path / "tenants.toml"
     tenants_file.write_text(tenants_toml(f"{ehr.url}/fhir", redirect_uri, ehr.url))
     env = {**os.environ, "SPOC_TENANTS_FILE": str(tenants_file), "SPOC_TOKEN_KEYS": Fernet.generate_key().decode(),
-           "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+           "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", "SPOC_TEST_CLOCK_OFFSET_S": str(CLOCK.offset.total_seconds())}
     try:
         with spoc_serve(port_a, env, tmp_path / "a.log") as a, spoc_serve(port_b, env, tmp_path / "b.log") as b:
             wait_until_healthy(a)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from smart_app.clock import Clock
 from smart_app.tenants import Quirks, Tenant
 
 APP_ORIGIN = "http://app.test"  # the Flask test client's notional host
+
+# "Today" for every test: the app, the sandbox EHR and the tests' own dates share one pinned day, so no
+# test reads the calendar. Run the suite on another day with SPOC_TEST_TODAY=2028-02-29.
+DEFAULT_TODAY = date(2026, 3, 16)
+TODAY = date.fromisoformat(os.environ["SPOC_TEST_TODAY"]) if os.environ.get("SPOC_TEST_TODAY") else DEFAULT_TODAY
+CLOCK = Clock.pinned(TODAY)
 CLIENT_ID = "spoc-test"
 
 

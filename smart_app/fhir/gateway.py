@@ -9,7 +9,7 @@ One gateway lives for one launch (one summary load). It
 - bounds in-flight requests with a semaphore shared by every thread using it (R44);
 - never sends the same GET twice: a thread-safe cache with in-flight coalescing (R45);
 - turns OperationOutcome entries of a searchset into notes, or a failure when fatal (R43);
-- reads every EHR body through one parser with size and depth limits (`parse_ehr_json`), so a
+- reads every EHR body through one parser with size and depth limits (`fhir.bodies`), so a
   body nested 200,000 deep fails its request like any unreadable answer;
 - maps HTTP failures onto smart_app.errors in one function, `raise_for_fhir_status`
   (`raise_for_write_status` for writes);
@@ -30,22 +30,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from itertools import accumulate
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from smart_app.clock import Clock
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
+from smart_app.fhir.bodies import UNREADABLE, parse_ehr_json, read_within_limit
 
 FhirJson = Mapping[str, Any]
 
 FHIR_JSON = "application/fhir+json"
 INCOMPLETE_NOTE = "The EHR says this list may be incomplete."
-UNREADABLE = "The EHR sent an answer the app could not read."
-MAX_BODY_BYTES = 50 * 1024 * 1024  # far above any page of a FHIR search; bounds what one answer can cost
-MAX_JSON_DEPTH = 100  # FHIR nests a few dozen levels at most; 200,000 nested arrays raised RecursionError
 RETRYABLE_STATUSES = frozenset({429, 503})
 BACKOFF_BASE_S = 0.5
 DIAGNOSTICS_MAX_CHARS = 200
@@ -162,7 +160,7 @@ class FhirGateway:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if concurrency < 1 or max_attempts < 1:
@@ -177,7 +175,7 @@ class FhirGateway:
         self._max_attempts = max_attempts
         self._max_backoff_s = max_backoff_s
         self._sleep = sleep
-        self._clock = clock
+        self._clock = clock or Clock().now
         self._rng = rng or random.Random()
         self._session = session or _pooled_session(concurrency)
         self._on_request = on_request
@@ -307,7 +305,7 @@ class FhirGateway:
             with self._slots:
                 with self._lock:
                     self._sent += 1
-                response = _read_within_limit(self._session.request(
+                response = read_within_limit(self._session.request(
                     method, url, data=json.dumps(body).encode("utf-8"), headers=headers, timeout=self._timeout_s,
                     allow_redirects=False, stream=True))
             status = response.status_code
@@ -371,7 +369,7 @@ class FhirGateway:
             with self._slots:
                 with self._lock:
                     self._sent += 1
-                response = _read_within_limit(self._session.get(url, headers=headers, timeout=self._timeout_s,
+                response = read_within_limit(self._session.get(url, headers=headers, timeout=self._timeout_s,
                                                                 allow_redirects=False, stream=True))
             status = response.status_code
             return response
@@ -548,63 +546,6 @@ def _link(bundle: FhirJson, relation: str) -> str | None:
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
-# -- EHR bodies: the one parser -----------------------------------------------------------------
-
-_STRUCTURE = b'"[]{}'
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)
-_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
-
-
-def parse_ehr_json(body: bytes) -> Any:
-    """JSON from an EHR (FHIR, discovery, token, keys), refused past the size and depth limits.
-
-    Raises FhirAccessError (UNREADABLE) for anything it will not parse."""
-    check_ehr_body(body)
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: a deep stack already, even within the limit
-        raise FhirAccessError(UNREADABLE) from None
-
-
-def check_ehr_body(body: bytes) -> None:
-    """Refuse a body over MAX_BODY_BYTES or nested deeper than MAX_JSON_DEPTH, before anything parses it."""
-    if len(body) > MAX_BODY_BYTES:
-        raise FhirAccessError(UNREADABLE)
-    encoding = json.detect_encoding(body)
-    try:
-        utf8 = body if encoding.startswith("utf-8") else body.decode(encoding).encode()
-    except UnicodeDecodeError:
-        raise FhirAccessError(UNREADABLE) from None
-    if _nesting_depth(utf8) > MAX_JSON_DEPTH:
-        raise FhirAccessError(UNREADABLE)
-
-
-def _nesting_depth(utf8: bytes) -> int:
-    """How deep brackets nest outside JSON strings: linear, in C-speed passes, and no recursion.
-
-    With escaped backslashes and then escaped quotes gone, the quotes left delimit the strings."""
-    unescaped = utf8.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside_strings = b"".join(unescaped.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
-    return max(accumulate(memoryview(outside_strings.translate(_OPEN_CLOSE)).cast("b")), default=0)
-
-
-def _read_within_limit(response: requests.Response) -> requests.Response:
-    """Read a streamed response's body, giving up past MAX_BODY_BYTES rather than holding it all."""
-    declared = response.headers.get("Content-Length", "")
-    too_large = declared.isdigit() and int(declared) > MAX_BODY_BYTES
-    body = bytearray()
-    for chunk in () if too_large else response.iter_content(64 * 1024):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            too_large = True
-            break
-    if too_large:
-        response.close()
-        raise FhirAccessError(UNREADABLE)
-    response._content = bytes(body)  # as requests does itself when not streaming
-    return response
 
 
 # -- URLs ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..errors import FhirAccessError, LaunchError
-from ..fhir.gateway import parse_ehr_json
+from ..fhir.bodies import parse_ehr_json
 from ..tenants import Tenant
 
 CACHE_SECONDS = 300

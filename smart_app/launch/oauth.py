@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..errors import ConfigError, FhirAccessError, LaunchError, SessionExpired
-from ..fhir.gateway import check_ehr_body, parse_ehr_json
+from ..fhir.bodies import check_ehr_body, parse_ehr_json
 from ..tenants import Tenant
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CLOCK_SKEW_S = 60
 ASSERTION_LIFETIME_S = 300  # R25: exp at most five minutes ahead
 
 
@@ -67,10 +67,10 @@ def _load_key_set(tenant: Tenant) -> KeySet:
         raise ConfigError(f"The JWK set for {tenant.name} could not be loaded.") from err
 
 
-def client_assertion(tenant: Tenant, token_endpoint: str, keys: ClientKeys, *, now: float | None = None) -> str:
+def client_assertion(tenant: Tenant, token_endpoint: str, keys: ClientKeys, *, now: float) -> str:
     """A private_key_jwt assertion: kid, typ JWT, iss=sub=client_id, aud=token URL, fresh jti (R25)."""
     key = keys.signing_key(tenant)
-    issued = int(now if now is not None else time.time())
+    issued = int(now)
     claims = {
         "iss": tenant.client_id,
         "sub": tenant.client_id,
@@ -127,12 +127,12 @@ def authorization_url(
 
 
 def _token_call(tenant: Tenant, token_endpoint: str, keys: ClientKeys, call: Callable[[OAuth2Session, dict], Any],
-                timeout_s: float) -> dict[str, Any]:
+                timeout_s: float, now: float) -> dict[str, Any]:
     session = _session(tenant, timeout_s=timeout_s)
     extra: dict[str, str] = {}
     if tenant.client_type == "confidential-asymmetric":
         extra = {"client_assertion_type": ASSERTION_TYPE,
-                 "client_assertion": client_assertion(tenant, token_endpoint, keys)}
+                 "client_assertion": client_assertion(tenant, token_endpoint, keys, now=now)}
     try:
         token = call(session, extra)
     finally:
@@ -141,14 +141,14 @@ def _token_call(tenant: Tenant, token_endpoint: str, keys: ClientKeys, call: Cal
 
 
 def exchange_code(tenant: Tenant, token_endpoint: str, *, code: str, code_verifier: str, keys: ClientKeys,
-                  timeout_s: float) -> dict[str, Any]:
+                  timeout_s: float, now: float) -> dict[str, Any]:
     """Trade the authorization code for tokens at the endpoint stored with the state (R14)."""
     try:
         return _token_call(
             tenant, token_endpoint, keys,
             lambda s, extra: s.fetch_token(token_endpoint, code=code, code_verifier=code_verifier,
                                            grant_type="authorization_code", **extra),
-            timeout_s,
+            timeout_s, now,
         )
     except AuthlibBaseError as err:
         raise LaunchError(f"The EHR refused to complete the sign-in ({err.error}).") from None
@@ -159,13 +159,13 @@ def exchange_code(tenant: Tenant, token_endpoint: str, *, code: str, code_verifi
 
 
 def refresh_tokens(tenant: Tenant, token_endpoint: str, refresh_token: str, keys: ClientKeys,
-                   timeout_s: float) -> dict[str, Any]:
+                   timeout_s: float, *, now: float) -> dict[str, Any]:
     """A refreshed token response. invalid_grant ends the session: relaunch from the chart (R33)."""
     try:
         return _token_call(
             tenant, token_endpoint, keys,
             lambda s, extra: s.refresh_token(token_endpoint, refresh_token=refresh_token, **extra),
-            timeout_s,
+            timeout_s, now,
         )
     except AuthlibBaseError as err:
         if err.error == "invalid_grant":
@@ -178,7 +178,7 @@ def refresh_tokens(tenant: Tenant, token_endpoint: str, refresh_token: str, keys
 
 
 def validate_id_token(id_token: str, *, jwks_uri: str | None, issuer: str | None, client_id: str, iss: str,
-                      timeout_s: float, http_get: Callable[..., requests.Response] = requests.get) -> str | None:
+                      timeout_s: float, now: float, http_get: Callable[..., requests.Response] = requests.get) -> str | None:
     """Checks signature, iss, aud and exp (R22); returns fhirUser as an absolute URL, if any."""
     if not jwks_uri or not issuer:
         raise LaunchError("The EHR sent an id_token but no way to verify it.")
@@ -186,6 +186,8 @@ def validate_id_token(id_token: str, *, jwks_uri: str | None, issuer: str | None
         keys = KeySet.import_key_set(parse_ehr_json(http_get(jwks_uri, timeout=timeout_s).content))
         token = jwt.decode(id_token, keys, algorithms=["RS256", "RS384", "ES256", "ES384"])
         jwt.JWTClaimsRegistry(
+            now=int(now),
+            leeway=CLOCK_SKEW_S,  # an EHR's clock a little ahead of ours must not fail every launch
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": client_id},
             exp={"essential": True},

@@ -13,7 +13,7 @@ from flask import Blueprint, g, jsonify, make_response, redirect, render_templat
 
 from ..errors import AuthorizationDenied, LaunchError, SmartAppError
 from ..security import BROWSER_COOKIE, new_state, with_new_browser_id
-from ..session import PendingAuthorization, TokenSet, utcnow
+from ..session import PendingAuthorization, TokenSet
 from ..web import app_state
 from . import oauth
 from .context import context_from
@@ -111,10 +111,10 @@ def callback():
     # R14: the token endpoint is the one stored with the state, never one named in the callback
     response = oauth.exchange_code(
         tenant, pending.token_endpoint, code=code, code_verifier=pending.code_verifier,
-        keys=state.client_keys, timeout_s=state.settings.fhir_timeout_s,
+        keys=state.client_keys, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
     )
     try:
-        context = context_from(response, requested_scope=pending.scope, now=utcnow())
+        context = context_from(response, requested_scope=pending.scope, now=state.clock.now())
     except LaunchError:
         state.audit.record("launch", "failure", iss=tenant.iss, reason="token-response")
         raise
@@ -124,7 +124,7 @@ def callback():
     if context.id_token and "openid" in pending.scope.split():
         fhir_user = oauth.validate_id_token(
             context.id_token, jwks_uri=pending.jwks_uri, issuer=pending.issuer, client_id=tenant.client_id,
-            iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s,
+            iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
         )
     launch_id = state.sessions.create(
         iss=tenant.iss, patient_id=context.patient_id, fhir_user=fhir_user, encounter_id=context.encounter_id,
@@ -144,7 +144,7 @@ def _keep_encounter_only_if_it_is_the_patients(launch_id: str) -> None:
     """R20: an encounter from the EHR is used only if its subject is the launch patient."""
     state = app_state()
     launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE, ""))
-    if not state.ehr.encounter_belongs_to_patient(launch, g.tenant):
+    if not state.services.summary.encounter_belongs_to_patient(launch, g.tenant):
         log.warning("launch encounter ignored: not this patient's or unreadable")
         state.sessions.clear_encounter(launch_id)
 

@@ -11,7 +11,7 @@ import threading
 from datetime import datetime, timedelta
 
 from ..errors import SessionExpired
-from ..session import LaunchSession, SessionStore, TokenSet, utcnow
+from ..session import LaunchSession, SessionStore, TokenSet
 from ..tenants import Tenant
 from . import oauth
 from .context import context_from
@@ -48,7 +48,7 @@ class AccessTokens:
         return self._held
 
     def _current(self) -> str:
-        now = utcnow()
+        now = self.sessions.clock()
         tokens, version, refreshed_at = self._stored(now)
         if self._force or (tokens.expires_at is not None and now >= tokens.expires_at - REFRESH_MARGIN):
             self._held = None  # about to refresh: decide on what the store holds now
@@ -72,7 +72,7 @@ class AccessTokens:
     def _refresh(self, tokens: TokenSet, version: int) -> str:
         try:
             response = oauth.refresh_tokens(self.tenant, self.launch.token_endpoint, tokens.refresh_token or "",
-                                            self.keys, self.timeout_s)
+                                            self.keys, self.timeout_s, now=self.sessions.clock().timestamp())
         except SessionExpired:
             latest, latest_version, _ = self.sessions.tokens(self.launch.launch_id)
             if latest_version != version:  # another process refreshed (and rotated) first
@@ -83,7 +83,7 @@ class AccessTokens:
             self.sessions.end(self.launch.launch_id, "patient-changed")
             raise SessionExpired("The EHR switched this session to another patient; it has been closed.")
         fresh = context_from({"patient": self.launch.patient_id, **response}, requested_scope=self.launch.scope,
-                             now=utcnow())
+                             now=self.sessions.clock())
         self._held = None
         replaced = self.sessions.replace_tokens(
             self.launch.launch_id, version, TokenSet(fresh.access_token, fresh.refresh_token, fresh.expires_at)

@@ -73,6 +73,7 @@ class Command(StrEnum):
     SUBMIT_FOR_REVIEW = "submit-for-review"
     SIGN = "sign"
     OPEN_REVISION = "open-revision"
+    MARK_REVIEWED = "mark-reviewed"  # a health event since signing was looked at
 
 
 class Direction(StrEnum):
@@ -120,7 +121,11 @@ PERMISSIONS: dict[Command, frozenset[Role]] = {
     Command.SUBMIT_FOR_REVIEW: _COORDINATOR,
     Command.SIGN: frozenset(REQUIRED_SIGNERS),  # each for their own role
     Command.OPEN_REVISION: frozenset({Role.COORDINATOR, Role.CLINICIAN}),
+    Command.MARK_REVIEWED: PROFESSIONALS,
 }
+
+# What may be done to a signed (frozen) plan: reopen it, and look at what happened since.
+ON_SIGNED_PLANS = frozenset({Command.OPEN_REVISION, Command.MARK_REVIEWED})
 
 _PHRASES: dict[Command, str] = {
     Command.ADD_GOAL: "add goals",
@@ -139,6 +144,7 @@ _PHRASES: dict[Command, str] = {
     Command.SUBMIT_FOR_REVIEW: "send the plan for review",
     Command.SIGN: "sign the plan",
     Command.OPEN_REVISION: "open a new revision",
+    Command.MARK_REVIEWED: "mark health events reviewed",
 }
 
 # Editing an action they own, others may change these; the coordinator assigns and links actions.
@@ -154,7 +160,7 @@ _NEGOTIATED_ACTION_FIELDS = frozenset({"text", "owner", "goal_id", "due", "condi
 
 def why_not(role: Role, command: Command, plan: Plan, subject_id: str | None = None) -> str | None:
     """Why this role may not run this command on this plan now (None when it may)."""
-    if plan.state is PlanState.SIGNED and command is not Command.OPEN_REVISION:
+    if plan.state is PlanState.SIGNED and command not in ON_SIGNED_PLANS:
         return SIGNED_MESSAGE
     if role not in PERMISSIONS[command]:
         return f"Only the {_roles_text(PERMISSIONS[command])} can {_PHRASES[command]}."

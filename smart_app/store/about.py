@@ -154,7 +154,7 @@ class AboutStore:
                 entry_id=entry.entry_id, iss=iss, patient_id=patient_id, recipient=entry.recipient,
                 role=entry.role, reference=entry.reference, start_date=entry.start, end_date=entry.end,
                 consented_by=entry.consented_by, consented_on=entry.consented_on, recorded_by=entry.recorded_by,
-                recorded_at=entry.recorded_at or datetime.now(UTC)))
+                recorded_at=entry.recorded_at))
 
     def withdraw_consent(self, iss: str, patient_id: str, entry_id: str, *, by: str, at: datetime) -> bool:
         """Mark the entry withdrawn (kept for the record); False when there is no such live entry."""

@@ -56,11 +56,10 @@ class PlanStore:
         return _version_from(row) if row else None
 
     def save(self, iss: str, patient_id: str, plan: Plan, *, base_version: int | None, saved_by: str,
-             note: str = "", now: datetime | None = None) -> PlanVersion:
+             now: datetime, note: str = "") -> PlanVersion:
         """Save `plan` as the version after `base_version` (None: the first version).
 
         Raises PlanConflict when another save got there first."""
-        now = now or datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
                 if base_version is None:

@@ -8,56 +8,38 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import Response, redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
 from ..plan import about as a
 from ..plan import i18n
-from ..plan import summary as s
-from ..security import new_handle
-from ..store.about import AboutStore
-from ..web import app_state, current_launch, current_tenant, launch_blueprint
+from ..web import current_launch, current_tenant, launch_blueprint, services
 from . import pages
 
 bp = launch_blueprint("about", __name__)
 
-# What the About us page and the family copy read from the EHR.
-EHR_KEYS = ("patient", "conditions", "medications", "allergies", "equipment", "care_team", "documents")
-
 
 @bp.get("/about")
 def show():
-    launch, store = current_launch(), about_store()
-    header, sections = ehr_summary(EHR_KEYS)
-    intake = store.latest_intake(launch.iss, launch.patient_id)
-    emergency_version, emergency = store.latest_emergency(launch.iss, launch.patient_id)
-    consent = store.consent(launch.iss, launch.patient_id)
-    curation = app_state().curation
-    copy = a.family_copy_model(lang="en", today=date.today(), header=header, sections=sections,
-                               intake=intake.answers if intake else None, emergency=emergency, consent=consent,
-                               signed=None, curations=curation.curations(launch.iss, launch.patient_id),
-                               added=curation.added(launch.iss, launch.patient_id))
-    return render_template("about/show.html", page=about_page(intake, emergency_version, consent, date.today()),
-                           copy=copy, banner=pages.banner_from(header, date.today()),
+    launch, about_us = current_launch(), services().about_us
+    overview = about_us.overview(launch, current_tenant())
+    today = about_us.clock.today()
+    return render_template("about/show.html",
+                           page=about_page(overview.intake, overview.emergency_version, overview.consent, today),
+                           copy=overview.copy, banner=pages.banner_from(overview.summary.header, today),
                            need_banner=launch.need_patient_banner)
 
 
 @bp.get("/about/intake")
 def intake_form():
-    launch = current_launch()
-    intake = about_store().latest_intake(launch.iss, launch.patient_id)
-    return render_template("about/intake.html", form=intake_form_view(intake))
+    return render_template("about/intake.html", form=intake_form_view(services().about_us.intake(current_launch())))
 
 
 @bp.post("/about/intake")
 def save_intake():
-    launch = current_launch()
-    answers = _checked(lambda: a.answers_from_form(request.form))
-    about_store().save_intake(launch.iss, launch.patient_id, answers, base_version=_base_version(),
-                              saved_by=user_name(), now=datetime.now(UTC))
-    audit("about-intake-save", answered=len(answers.values))
+    services().about_us.save_intake(current_launch(), current_tenant(), request.form, _base_version())
     return redirect(url_for("about.show", _anchor="about-us"), code=303)
 
 
@@ -68,106 +50,46 @@ def questionnaire():
 
 @bp.get("/about/questionnaire-response")
 def questionnaire_response():
-    """The latest answers as a FHIR QuestionnaireResponse (404 before the first save)."""
-    launch = current_launch()
-    intake = about_store().latest_intake(launch.iss, launch.patient_id)
-    if intake is None:
-        raise InvalidInput("The About us interview has not been filled in yet.")
-    return _fhir_json(a.questionnaire_response(intake.answers, patient_id=launch.patient_id,
-                                               authored=intake.saved_at, version=intake.version,
-                                               author=intake.saved_by))
+    """The latest answers as a FHIR QuestionnaireResponse (400 before the first save)."""
+    return _fhir_json(services().about_us.questionnaire_response(current_launch()))
 
 
 @bp.get("/about/emergency")
 def emergency_form():
-    launch = current_launch()
-    version, info = about_store().latest_emergency(launch.iss, launch.patient_id)
+    version, info = services().about_us.emergency(current_launch())
     return render_template("about/emergency.html", info=info, version=version)
 
 
 @bp.post("/about/emergency")
 def save_emergency():
-    launch = current_launch()
-    info = _checked(lambda: a.emergency_from_form(request.form))
-    about_store().save_emergency(launch.iss, launch.patient_id, info, base_version=_base_version(),
-                                 saved_by=user_name(), now=datetime.now(UTC))
-    audit("about-emergency-save")
+    services().about_us.save_emergency(current_launch(), current_tenant(), request.form, _base_version())
     return redirect(url_for("about.show", _anchor="emergency"), code=303)
 
 
 @bp.get("/about/consent")
 def consent_form():
-    launch = current_launch()
-    _, sections = ehr_summary(("care_team",))
-    consent = about_store().consent(launch.iss, launch.patient_id)
-    return render_template("about/consent.html", team=team_choices(sections.get("care_team")),
-                           entries=consent_rows(consent, date.today()), today=date.today().isoformat())
+    launch, about_us = current_launch(), services().about_us
+    today = about_us.clock.today()
+    return render_template("about/consent.html", team=team_choices(about_us.team(launch, current_tenant())),
+                           entries=consent_rows(about_us.consent(launch), today), today=today.isoformat())
 
 
 @bp.post("/about/consent")
 def add_consent():
-    launch = current_launch()
-    _, sections = ehr_summary(("care_team",))
-    team = team_members(sections.get("care_team"))
-    entry = _checked(lambda: a.consent_entry_from_form(request.form, entry_id=new_handle(), recorded_by=user_name(),
-                                                       recorded_at=datetime.now(UTC), team=team))
-    about_store().add_consent(launch.iss, launch.patient_id, entry)
-    audit("consent-add")
+    services().about_us.add_consent(current_launch(), current_tenant(), request.form)
     return redirect(url_for("about.consent_form"), code=303)
 
 
 @bp.post("/about/consent/<entry_id>/remove")
 def remove_consent(entry_id: str):
-    launch = current_launch()
-    if not about_store().withdraw_consent(launch.iss, launch.patient_id, entry_id, by=user_name(),
-                                          at=datetime.now(UTC)):
-        raise InvalidInput("That consent was already removed.")
-    audit("consent-withdraw")
+    services().about_us.withdraw_consent(current_launch(), current_tenant(), entry_id)
     return redirect(url_for("about.consent_form"), code=303)
 
 
 @bp.get("/about/consent.json")
 def consent_bundle():
     """The consent in force as FHIR Consent resources (a collection Bundle)."""
-    launch = current_launch()
-    entries = about_store().consent(launch.iss, launch.patient_id)
-    return _fhir_json(a.consent_bundle(entries, patient_id=launch.patient_id))
-
-
-# -- shared with the family copy ----------------------------------------------------------------
-
-
-def about_store() -> AboutStore:
-    return app_state().about
-
-
-def ehr_summary(keys: Sequence[str]) -> tuple[s.PatientHeader | None, dict[str, s.SummarySection]]:
-    """The patient's header and the summary sections for `keys`, fetched from the EHR in parallel."""
-    launch, today = current_launch(), date.today()
-    header = None
-    sections: dict[str, s.SummarySection] = {}
-    for fetch in app_state().ehr.summary_sections(launch, current_tenant(), today=today, keys=keys):
-        if fetch.key == "patient":
-            header = s.patient_header(fetch, patient_id=launch.patient_id)
-        sections[fetch.key] = s.summarize_section(fetch, today=today, patient_id=launch.patient_id)
-    return header, sections
-
-
-def user_name() -> str:
-    return app_state().ehr.user_name(current_launch(), current_tenant()) or "the care team"
-
-
-def audit(action: str, **detail) -> None:
-    launch = current_launch()
-    app_state().audit.record(action, "success", iss=launch.iss, patient_id=launch.patient_id, user=launch.fhir_user,
-                             launch_id=launch.launch_id, **detail)
-
-
-def _checked(make):
-    try:
-        return make()
-    except a.AboutError as err:
-        raise InvalidInput(str(err)) from None
+    return _fhir_json(services().about_us.consent_bundle(current_launch()))
 
 
 def _base_version() -> int:
@@ -239,17 +161,9 @@ def consent_rows(consent: Sequence[a.ConsentEntry], today: date) -> tuple[Consen
                             in_force=e.in_force(today)) for e in consent)
 
 
-def team_members(section: s.SummarySection | None) -> dict[str, tuple[str, str]]:
-    """reference -> (name, role) for each provider on the care team the EHR lists (not the family)."""
-    if section is None:
-        return {}
-    return {m.member: (m.name, m.role or m.specialty) for m in section.active
-            if isinstance(m, s.CareTeamMember) and m.member and not m.member.startswith(("RelatedPerson/", "Patient/"))}
-
-
-def team_choices(section: s.SummarySection | None) -> tuple[tuple[str, str], ...]:
+def team_choices(team: Mapping[str, tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """(reference, "Name · role") for the consent form's picker."""
-    return tuple((ref, " · ".join(p for p in pair if p)) for ref, pair in team_members(section).items())
+    return tuple((ref, " · ".join(p for p in pair if p)) for ref, pair in team.items())
 
 
 @dataclass(frozen=True, slots=True)

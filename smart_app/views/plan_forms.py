@@ -11,7 +11,7 @@ from datetime import date
 from ..errors import InvalidInput
 from ..plan import negotiation as n
 from ..plan.model import Achievement, ActionStatus, GoalKind, GoalLifecycle, Owner, Role, Stance
-from ..planning import PlanChange
+from ..services.planning import PlanChange
 
 Form = Mapping[str, str]
 NewId = Callable[[], str]

@@ -1,7 +1,7 @@
 """The living document: review cycle, what changed since the plan was signed, who owes what, indicators.
 
-Layer: HTTP in (views). Parse, call, render. Also two hooks other views call: `record_signing` after a
-plan is signed, and `review_banner` for the summary page's "review due" line.
+Layer: HTTP in (views). Parse, call the tracking service, render. Also `review_banner` for the summary
+page's "review due" line.
 """
 
 from __future__ import annotations
@@ -13,25 +13,16 @@ from datetime import date
 from flask import redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from ..errors import InvalidInput, SmartAppError
 from ..plan import charts
 from ..plan.indicators import ActionsOnTime, HospitalUseRates
-from ..plan.model import ROLE_LABELS, PlanState, PlanVersion, Role
-from ..plan.negotiation import Actor
+from ..plan import negotiation as n
+from ..plan.model import ROLE_LABELS, Plan, PlanState, Role
 from ..plan.record import SectionFetch
-from ..plan.review_cycle import (
-    TRACKED_SECTIONS,
-    OwnerRow,
-    ReviewState,
-    is_overdue,
-    who_owes_what,
-)
-from ..planning import Conflict
+from ..plan.review_cycle import OwnerRow, ReviewState, is_overdue, who_owes_what
 from ..security import new_handle
-from ..session import LaunchSession
-from ..store.tracking import EVENT_ID_LENGTH, TrackingStore
-from ..tracking import Indicators, ReviewPicture, Tracking
-from ..web import app_state, current_launch, current_tenant, launch_blueprint
+from ..services.planning import Conflict
+from ..services.tracking import Indicators, ReviewPicture
+from ..web import current_launch, current_tenant, launch_blueprint, services
 from .pages import format_date
 from .plan_forms import base_version_of
 from .plan_pages import STATUS_LABELS
@@ -45,42 +36,17 @@ STATE_LABELS = {
     ReviewState.DUE: "Review due now",
     ReviewState.OVERDUE: "Review overdue",
 }
-REVISERS = frozenset({Role.COORDINATOR, Role.CLINICIAN})
 EVENTS_NAMED = 3  # the banner names the first few events; the progress page lists them all
 
 
-def tracking() -> Tracking:
-    state = app_state()
-    return Tracking(state.plans, TrackingStore(state.engine), state.ehr, state.audit,
-                    review_months=current_tenant().review_months)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Hooks for other views
-# ---------------------------------------------------------------------------------------------------
-
-
-def record_signing(launch: LaunchSession, version: PlanVersion) -> None:
-    """After a save that signed the plan: keep today's record with the signed version."""
-    tracking().record_signing(launch, current_tenant(), version, today=date.today())
-
-
-def review_banner(fetched: Mapping[str, SectionFetch], today: date) -> str:
-    """The summary page's "review due" banner from the sections it just streamed; "" when there is no
-    signed plan, or when the page fetched only some sections (a retry: the banner shown stays)."""
+def review_banner(fetched: Mapping[str, SectionFetch]) -> str:
+    """The summary page's "review due" banner from the sections it just streamed ("" when none)."""
     launch = current_launch()
-    if not set(TRACKED_SECTIONS) <= set(fetched):
+    picture = services().tracking.review_for_banner(launch, current_tenant(), fetched)
+    if picture is None:
         return ""
-    if app_state().plans.latest_signed(launch.iss, launch.patient_id) is None:
-        return ""
-    service = tracking()
-    try:
-        picture = service.review(launch, service.current_summary(launch, current_tenant(), today=today,
-                                                                 fetched=fetched), today=today,
-                                 tenant=current_tenant())
-    except SmartAppError:
-        return ""
-    return render_template("tracking/_review_due.html", review=review_view(picture, _acting_role(launch)))
+    return render_template("tracking/_review_due.html",
+                           review=review_view(picture, services().planning.acting_role(launch)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -90,42 +56,33 @@ def review_banner(fetched: Mapping[str, SectionFetch], today: date) -> str:
 
 @bp.get("/progress")
 def show():
-    launch, today, service = current_launch(), date.today(), tracking()
-    summary = service.current_summary(launch, current_tenant(), today=today)
-    picture = service.review(launch, summary, today=today, tenant=current_tenant())
-    role = _acting_role(launch)
+    launch, tenant, tracking = current_launch(), current_tenant(), services().tracking
+    today = tracking.clock.today()
+    summary = tracking.current_summary(launch, tenant)
+    picture = tracking.review(launch, tenant, summary)
+    role = services().planning.acting_role(launch)
     plan = picture.current.plan if picture.current else None
     return render_template(
         "tracking/show.html",
         review=review_view(picture, role),
         owes=tuple(owner_view(row, today) for row in who_owes_what(plan, today)) if plan else (),
-        indicators=indicators_view(service.indicators(launch, summary, today=today)),
+        indicators=indicators_view(tracking.indicators(launch, summary)),
         acting_label=ROLE_LABELS[role] if role else "",
     )
 
 
 @bp.post("/progress/reviewed")
 def mark_reviewed():
-    launch = current_launch()
-    role = _require_role(launch, frozenset(Role) - {Role.FAMILY})
-    service = tracking()
-    picture, event = _posted_event(service, launch)
-    if str(picture.signed.version) != request.form.get("signed_version", ""):
-        raise InvalidInput("The plan was signed again since this page was loaded. Reload the page.")
-    service.mark_reviewed(launch, picture, event, by=_user_name(launch, role))
+    services().tracking.mark_reviewed(current_launch(), current_tenant(), request.form.get("event_id", ""),
+                                      signed_version=request.form.get("signed_version", ""))
     return redirect(url_for("tracking.show", _anchor="changes"), code=303)
 
 
 @bp.post("/progress/action")
 def add_action():
-    launch = current_launch()
-    role = _require_role(launch, frozenset({Role.COORDINATOR}))
-    service = tracking()
-    _, event = _posted_event(service, launch)
     action_id = new_handle()
-    outcome = service.add_action_for(launch, Actor(role, _user_name(launch, role)), event,
-                                     base_version=base_version_of(request.form), action_id=action_id,
-                                     today=date.today())
+    outcome = services().tracking.add_action_for(current_launch(), current_tenant(), request.form.get("event_id", ""),
+                                                 base_version=base_version_of(request.form), action_id=action_id)
     if isinstance(outcome, Conflict):
         return _conflict(outcome)
     return redirect(url_for("review.show", _anchor=f"item-{action_id}"), code=303)
@@ -133,56 +90,15 @@ def add_action():
 
 @bp.post("/progress/revision")
 def open_revision():
-    launch = current_launch()
-    role = _require_role(launch, REVISERS)
-    outcome = tracking().open_revision(launch, Actor(role, _user_name(launch, role)),
-                                       base_version=base_version_of(request.form))
+    outcome = services().tracking.open_revision(current_launch(), current_tenant(),
+                                                base_version=base_version_of(request.form))
     if isinstance(outcome, Conflict):
         return _conflict(outcome)
     return redirect(url_for("review.show"), code=303)
 
 
-def _posted_event(service: Tracking, launch: LaunchSession):
-    event_id = request.form.get("event_id", "")
-    if not event_id or len(event_id) > EVENT_ID_LENGTH:
-        raise InvalidInput("That health event could not be found.")
-    today = date.today()
-    picture = service.review(launch, service.current_summary(launch, current_tenant(), today=today), today=today,
-                             tenant=current_tenant())
-    event = picture.event(event_id)
-    if event is None or picture.signed is None:
-        raise InvalidInput("That health event is no longer listed. Reload the page.")
-    return picture, event
-
-
 def _conflict(conflict: Conflict):
     return render_template("tracking/conflict.html", conflict=conflict), 409
-
-
-def _acting_role(launch: LaunchSession) -> Role | None:
-    """The launch's role, or the one this user last worked in here (then kept for the launch)."""
-    if launch.acting_role:
-        return Role(launch.acting_role)
-    sessions = app_state().sessions
-    remembered = sessions.remembered_role(launch)
-    if remembered not in {r.value for r in Role}:
-        return None
-    sessions.set_acting_role(launch, remembered)
-    return Role(remembered)
-
-
-def _require_role(launch: LaunchSession, roles: frozenset[Role]) -> Role:
-    role = _acting_role(launch)
-    if role is None:
-        raise InvalidInput("Choose the role you are working in first (Goals & actions).")
-    if role not in roles:
-        allowed = " or ".join(sorted(ROLE_LABELS[r].lower() for r in roles))
-        raise InvalidInput(f"Only the {allowed} can do this.")
-    return role
-
-
-def _user_name(launch: LaunchSession, role: Role) -> str:
-    return app_state().ehr.user_name(launch, current_tenant()) or ROLE_LABELS[role]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -238,10 +154,11 @@ def review_view(picture: ReviewPicture, role: Role | None) -> ReviewView:
         events=tuple(EventRow(e.event_id, e.title, e.label, e.detail, e.significant) for e in picture.events),
         reviewed_count=picture.reviewed_count,
         needs_attention=picture.needs_attention,
-        can_add_actions=signed is not None and role is Role.COORDINATOR,
-        can_mark_reviewed=signed is not None and role is not None and role is not Role.FAMILY,
+        can_add_actions=signed is not None and role is not None and n.allowed(role, n.Command.ADD_ACTION, Plan()),
+        can_mark_reviewed=signed is not None and role is not None
+        and n.allowed(role, n.Command.MARK_REVIEWED, signed.plan),
         # Without a role yet the button still shows: the endpoint asks for one (it is the launch's first page).
-        can_open_revision=signed_now and (role is None or role in REVISERS),
+        can_open_revision=signed_now and (role is None or n.allowed(role, n.Command.OPEN_REVISION, picture.current.plan)),
     )
 
 

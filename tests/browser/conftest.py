@@ -7,7 +7,6 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from smart_app import create_app
 from smart_app.config import Settings
 from smart_app.tenants import TenantRegistry
 from tests.conftest import need_service
-from tests.support import ROOT, SandboxHandle, a_tenant
+from tests.support import CLOCK, ROOT, SandboxHandle, TODAY, a_tenant
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -77,7 +76,7 @@ def deployment(tmp_path, database_url) -> Iterator[Deployment]:
     from sandbox.config import SandboxClient, SandboxConfig
     from sandbox.server import serve_in_thread
 
-    config = SandboxConfig(today=date.today())
+    config = SandboxConfig(today=TODAY, clock_offset=CLOCK.offset)
     ehr_server = serve_in_thread(create_sandbox(config), host="localhost")
     ehr = SandboxHandle(ehr_server.url, config)
     settings = Settings(tenants_file=tmp_path / "unused.toml", token_keys=(Fernet.generate_key().decode(),),
@@ -86,7 +85,7 @@ def deployment(tmp_path, database_url) -> Iterator[Deployment]:
     # The app's URL is known only once it listens; build it with a placeholder tenant, then fix both up.
     app_server = _AppServer(_LateApp(holder))
     tenant = a_tenant(ehr, redirect_uri=f"{app_server.url}/callback", frame_ancestors=(ehr.url,))
-    app = create_app(settings, TenantRegistry([tenant]))
+    app = create_app(settings, TenantRegistry([tenant]), clock=CLOCK)
     holder["app"] = app
     config.app_launch_url = f"{app_server.url}/launch"
     config.clients = [SandboxClient(tenant.client_id, (tenant.redirect_uri,))]

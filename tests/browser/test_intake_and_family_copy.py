@@ -3,27 +3,28 @@ opens the family copy in a new tab through its short-lived link (issue 6)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from smart_app.plan.model import Goal, GoalKind, NegotiatedAction, Owner, Plan, PlanState, Role
 from smart_app.views.family_copy import links_bp
 from tests.browser.conftest import open_chart, screenshot
 from tests.e2e.test_about_and_family_copy import pdf_to_text_and_png
+from tests.support import CLOCK, TODAY
 
 CHILD = "sofia-rivera"
 COORDINATOR = "jordan-lee"
 
 
 def sign_a_plan(deployment) -> None:
-    today = date.today()
+    today = TODAY
     plan = Plan(
         goals=(Goal("g1", "Sleep through the night without pump alarms", kind=GoalKind.FAMILY,
                     expressed_by="Ana Lucía Rivera (mother)", target_date=today + timedelta(days=150)),),
         actions=(NegotiatedAction("a1", "Keep a night log of alarms", owner=Owner(Role.FAMILY, "Ana Lucía Rivera"),
                                   goal_id="g1", due=today + timedelta(days=30)),),
-        state=PlanState.SIGNED, signed_at=datetime.now(UTC), next_review=today + timedelta(days=182))
-    deployment.app.extensions["spoc"].plans.save(deployment.ehr.iss, CHILD, plan, base_version=None,
-                                                 saved_by="Jordan Lee")
+        state=PlanState.SIGNED, signed_at=CLOCK.now(), next_review=today + timedelta(days=182))
+    deployment.app.extensions["spoc"].services.planning.plans.save(deployment.ehr.iss, CHILD, plan, base_version=None,
+                                                                   saved_by="Jordan Lee", now=CLOCK.now())
 
 
 def test_the_intake_filled_in_the_frame_shows_in_about_us_and_on_the_family_copy(browser_context, deployment):

@@ -3,11 +3,11 @@ first on relaunch, and one click turns it into an action in a new revision of th
 
 from __future__ import annotations
 
-from datetime import date
 
 from tests.browser.conftest import screenshot_app
 from tests.browser.test_negotiation import add_goal, app_frame, open_plan, row
 from tests.e2e.test_tracking import a_new_problem, an_ed_visit_today
+from tests.support import TODAY
 
 
 def sign_through_the_app(coordinator_ctx, clinician_ctx, deployment):
@@ -29,7 +29,7 @@ def test_a_new_health_event_shows_first_and_becomes_an_action_in_one_click(playw
     clinician_ctx = playwright_chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = sign_through_the_app(coordinator_ctx, clinician_ctx, deployment)
-        deployment.ehr.control("resources", [an_ed_visit_today(date.today()), a_new_problem(date.today())])
+        deployment.ehr.control("resources", [an_ed_visit_today(TODAY), a_new_problem(TODAY)])
 
         page.reload()  # a relaunch from the chart: the summary is the landing page
         frame = app_frame(page, deployment)

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,13 +19,14 @@ from markupsafe import Markup, escape
 from smart_app.plan import about as a
 from smart_app.plan import i18n
 from smart_app.plan.model import Goal, GoalKind, NegotiatedAction, Owner, Plan, PlanState, Role
+from smart_app.pdf import render_pdf
+from smart_app.services import about_us
 from smart_app.views import family_copy as fc
-from tests.support import ROOT, launch, launch_id_of
+from tests.support import CLOCK, ROOT, TODAY, launch, launch_id_of
 
 CHILD = "sofia-rivera"
 PDF_ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)> "quoted"'
-TODAY = date.today()
 
 GOALS = (
     Goal("g1", "Sleep through the night without pump alarms", kind=GoalKind.FAMILY,
@@ -82,9 +83,10 @@ class Chart:
         assert self.post("/about/consent", "/about/consent", form).status_code == 303
 
     def sign_plan(self) -> None:
-        plan = Plan(goals=GOALS, actions=ACTIONS, state=PlanState.SIGNED, signed_at=datetime.now(UTC),
+        plan = Plan(goals=GOALS, actions=ACTIONS, state=PlanState.SIGNED, signed_at=CLOCK.now(),
                     next_review=TODAY + timedelta(days=182))
-        self.app.extensions["spoc"].plans.save(self.sandbox.iss, CHILD, plan, base_version=None, saved_by="Jordan Lee")
+        self.app.extensions["spoc"].services.planning.plans.save(self.sandbox.iss, CHILD, plan, base_version=None,
+                                                                 saved_by="Jordan Lee", now=CLOCK.now())
 
     def pdf_text(self, lang: str, name: str) -> str:
         response = self.get(f"/family-copy.pdf?lang={lang}")
@@ -222,12 +224,12 @@ def test_the_pdf_fetcher_loads_nothing_but_data_urls(app, caplog):
     pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmM"
              "IQAAAABJRU5ErkJggg==")
     article = Markup(f'<img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png"><img src="{pixel}"><p>ok</p>')
-    with app.test_request_context(), caplog.at_level(logging.WARNING, logger="weasyprint"):
-        body = fc.render_pdf(article, "en")
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        body = render_pdf(f"<html><body>{article}</body></html>", 'p { background: url("file:///etc/hosts") }')
     assert body.startswith(b"%PDF")
-    refused = [r.getMessage() for r in caplog.records if "loads nothing" in r.getMessage()
+    refused = [r.getMessage() for r in caplog.records if "load nothing" in r.getMessage()
                or "disallowed" in r.getMessage()]
-    assert len(refused) == 2, [r.getMessage() for r in caplog.records]
+    assert len(refused) == 3, [r.getMessage() for r in caplog.records]  # two images and the stylesheet's
 
 
 # -- hostile text ---------------------------------------------------------------------------------
@@ -277,10 +279,10 @@ def test_a_tampered_or_expired_link_opens_nothing(chart, app):
     assert new_tab.get(f"/copy/{link_id}.{later}.{signature}").status_code == 404
     assert new_tab.get(f"/copy/{link_id[:-2]}xy.{stamp}.{signature}").status_code == 404
     secret = b"k" * 32
-    token = fc.sign_link("abc", datetime.now(UTC) + fc.LINK_LIFETIME, secret)
-    assert fc.verify_link(token, secret, datetime.now(UTC)) == "abc"
-    assert fc.verify_link(token, secret, datetime.now(UTC) + timedelta(minutes=11)) is None
-    assert fc.verify_link(token, b"other" * 8, datetime.now(UTC)) is None
+    token = about_us.sign_link("abc", CLOCK.now() + about_us.LINK_LIFETIME, secret)
+    assert about_us.verify_link(token, secret, CLOCK.now()) == "abc"
+    assert about_us.verify_link(token, secret, CLOCK.now() + timedelta(minutes=11)) is None
+    assert about_us.verify_link(token, b"other" * 8, CLOCK.now()) is None
 
 
 
@@ -291,7 +293,7 @@ def test_opening_any_link_deletes_the_copies_of_expired_ones(chart, app):
     path = re.search(r'href="(/copy/[^"]+)"', page).group(1)
     engine = app.extensions["spoc"].engine
     with engine.begin() as conn:  # the link's ten minutes are over
-        conn.execute(family_copy_links.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        conn.execute(family_copy_links.update().values(expires_at=CLOCK.now() - timedelta(seconds=1)))
     assert app.test_client().get("/copy/not-a-link.1.x").status_code == 404  # refused before the store, still purges
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(family_copy_links)).scalar() == 0

@@ -35,6 +35,7 @@ from tests.support import (
     launch_id_of,
     path_of,
     query_of,
+    CLOCK,
 )
 
 CHILD = "sofia-rivera"
@@ -52,7 +53,7 @@ def app_for(settings):
     built = []
 
     def build(*tenants: Tenant):
-        app = create_app(settings, TenantRegistry(tenants))
+        app = create_app(settings, TenantRegistry(tenants), clock=CLOCK)
         app.config["TESTING"] = True
         built.append(app)
         return app
@@ -183,7 +184,7 @@ def test_client_assertions_carry_kid_and_type_and_are_short_lived_and_unique(alg
                     private_key_env=KEYS_ENV, signing_alg=alg)
     keys = oauth.ClientKeys([tenant])
     token_url = f"{FAKE_EHR}/oauth2/token"
-    first, second = (jwt.decode(oauth.client_assertion(tenant, token_url, keys), key, algorithms=[alg])
+    first, second = (jwt.decode(oauth.client_assertion(tenant, token_url, keys, now=CLOCK.timestamp()), key, algorithms=[alg])
                      for _ in range(2))
     assert first.header == {"alg": alg, "kid": "k-2026", "typ": "JWT"}  # R25
     claims = first.claims

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
@@ -25,6 +25,8 @@ from tests.support import (
     launch_id_of,
     path_of,
     query_of,
+    CLOCK,
+    TODAY,
 )
 
 CHILD = "sofia-rivera"
@@ -50,7 +52,7 @@ def engine_of(app):
 def move_back(app, column, by: timedelta) -> None:
     """Pretend time passed: move every row's `column` back by `by`."""
     with engine_of(app).begin() as conn:
-        conn.execute(column.table.update().values({column.name: datetime.now(UTC) - by}))
+        conn.execute(column.table.update().values({column.name: CLOCK.now() - by}))
 
 
 def test_ehr_launch_lands_on_the_summary_showing_the_patients_banner(client, sandbox):
@@ -357,7 +359,7 @@ def launch_with_encounter(client, sandbox, patient_id: str, encounter_id: str):
 
 
 def encounter_id_of(patient_id: str) -> str:
-    return next(r["id"] for r in build_resources(date.today())
+    return next(r["id"] for r in build_resources(TODAY)
                 if r["resourceType"] == "Encounter" and r["subject"]["reference"] == f"Patient/{patient_id}")
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 
 import pytest
 from markupsafe import escape
 
 from sandbox.data.characters import PATIENT_IDS, build_resources
-from tests.support import launch, launch_id_of
+from tests.support import TODAY, launch, launch_id_of
 
-RECORD = build_resources(date.today())
+RECORD = build_resources(TODAY)
 BY_REF = {f"{r['resourceType']}/{r['id']}": r for r in RECORD}
 
 

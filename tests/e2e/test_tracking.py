@@ -14,7 +14,7 @@ from smart_app.plan.indicators import one_year_before
 from smart_app.plan.review_cycle import DUE_SOON_DAYS, add_months
 from smart_app.tenants import TenantRegistry
 from tests.e2e.test_plan import CHILD, PlanUser, texts
-from tests.support import a_tenant, launch, launch_id_of
+from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
 
 COORDINATOR, CLINICIAN = "jordan-lee", "amara-okafor"
 ED_VISIT_ID, NEW_CONDITION_ID = "sofia-ed-after-signing", "sofia-sleep-apnea"
@@ -55,7 +55,7 @@ def sign_a_plan(app, sandbox) -> PlanUser:
     coordinator.do("add-goal", text="Sleep through the night", kind="family")
     (goal,) = dict.fromkeys(coordinator.ids("goal"))
     coordinator.do("add-action", text="Replace the feeding pump", owner_role="coordinator", owner_name="Jordan Lee",
-                   goal_id=goal, due=(date.today() + timedelta(days=30)).isoformat())
+                   goal_id=goal, due=(TODAY + timedelta(days=30)).isoformat())
     coordinator.do("submit-for-review")
     coordinator.do("sign")
     clinician.do("sign")
@@ -118,7 +118,7 @@ def test_nothing_new_right_after_signing_and_the_review_is_six_months_away(app, 
 
 def test_an_ed_visit_and_a_new_condition_after_signing_are_new_events_and_make_the_review_due(app, sandbox):
     sign_a_plan(app, sandbox)
-    today = date.today()
+    today = TODAY
     sandbox.control("resources", [an_ed_visit_today(today), a_new_problem(today)])
 
     again = Relaunch(app, sandbox, COORDINATOR)
@@ -136,7 +136,7 @@ def test_an_ed_visit_and_a_new_condition_after_signing_are_new_events_and_make_t
 
 def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_condition(app, sandbox):
     coordinator = sign_a_plan(app, sandbox)
-    sandbox.control("resources", [a_new_problem(date.today())])
+    sandbox.control("resources", [a_new_problem(TODAY)])
     again = Relaunch(app, sandbox, COORDINATOR)
     (event,) = event_ids(again.progress())
     assert event == f"condition-new:Condition/{NEW_CONDITION_ID}"
@@ -147,10 +147,10 @@ def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_c
     assert 'data-testid="plan-state">Draft' in plan and "Revision 2" in plan
     assert "Follow up on the new condition: Obstructive sleep apnea" in texts(plan, "action-text")
     assert "Replace the feeding pump" in texts(plan, "action-text")  # the revision starts from the signed plan
-    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
     added = current.plan.actions[-1]
     assert added.condition_refs == (f"Condition/{NEW_CONDITION_ID}",)
-    assert added.owner.role.value == "coordinator" and added.due == date.today() + timedelta(days=14)
+    assert added.owner.role.value == "coordinator" and added.due == TODAY + timedelta(days=14)
     # The progress page now points at the revision instead of offering to open another.
     html = again.progress()
     assert "A new revision is in progress" in html and 'data-testid="open-revision"' not in html
@@ -158,20 +158,20 @@ def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_c
 
 def test_a_stale_add_an_action_is_refused_and_nothing_is_saved(app, sandbox):
     sign_a_plan(app, sandbox)
-    sandbox.control("resources", [a_new_problem(date.today())])
+    sandbox.control("resources", [a_new_problem(TODAY)])
     again = Relaunch(app, sandbox, COORDINATOR)
     (event,) = event_ids(again.progress())
     stale = version_on_page(again.html)
     again.post("/progress/revision", base_version=stale)  # someone opened a revision meanwhile
     response = again.post("/progress/action", expect=409, event_id=event, base_version=stale)
     assert 'data-testid="conflict"' in response.get_data(as_text=True)
-    current = app.extensions["spoc"].plans.current(sandbox.iss, CHILD)
+    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
     assert [a.text for a in current.plan.actions] == ["Replace the feeding pump"]
 
 
 def test_marking_every_event_reviewed_takes_the_review_off_due(app, sandbox):
     sign_a_plan(app, sandbox)
-    sandbox.control("resources", [an_ed_visit_today(date.today()), a_new_problem(date.today())])
+    sandbox.control("resources", [an_ed_visit_today(TODAY), a_new_problem(TODAY)])
     again = Relaunch(app, sandbox, COORDINATOR)
     first, second = event_ids(again.progress())
     signed = re.search(r'name="signed_version" value="(\d+)"', again.html).group(1)
@@ -195,7 +195,7 @@ def test_an_event_not_in_the_record_cannot_be_marked_or_acted_on(app, sandbox):
 
 def test_only_the_coordinator_adds_actions_for_events(app, sandbox):
     sign_a_plan(app, sandbox)
-    sandbox.control("resources", [a_new_problem(date.today())])
+    sandbox.control("resources", [a_new_problem(TODAY)])
     clinician = Relaunch(app, sandbox, CLINICIAN)
     html = clinician.progress()
     (event,) = event_ids(html)
@@ -220,7 +220,7 @@ def last_updated_searches(sandbox) -> list[dict]:
 def test_a_condition_changed_in_the_ehr_after_signing_shows_as_updated_in_the_ehr_without_making_the_review_due(
         app, sandbox):
     sign_a_plan(app, sandbox)
-    (stored,) = sandbox.control("resources", [epilepsy_with_a_new_note(date.today())])
+    (stored,) = sandbox.control("resources", [epilepsy_with_a_new_note(TODAY)])
     assert stored["versionId"] == "2"  # the sandbox bumped the version (and meta.lastUpdated)
 
     html = Relaunch(app, sandbox, COORDINATOR).progress()
@@ -239,7 +239,7 @@ def test_an_ehr_whose_capability_statement_lacks_last_updated_is_not_asked_and_t
     monkeypatch.setattr(sandbox_fhir, "SEARCH_PARAMS", tuple(p for p in sandbox_fhir.SEARCH_PARAMS
                                                              if p[0] != "_lastUpdated"))
     sign_a_plan(app, sandbox)
-    sandbox.control("resources", [epilepsy_with_a_new_note(date.today())])
+    sandbox.control("resources", [epilepsy_with_a_new_note(TODAY)])
 
     html = Relaunch(app, sandbox, COORDINATOR).progress()
     assert event_ids(html) == [] and 'data-testid="no-events"' in html
@@ -264,7 +264,7 @@ def expected_hospital_use(today: date, plan_start: date, extra: list[dict]) -> d
 
 def test_indicators_count_the_childs_ed_visits_and_admissions_as_the_sandbox_has_them(app, sandbox):
     sign_a_plan(app, sandbox)
-    today = date.today()
+    today = TODAY
     extra = [an_ed_visit_today(today)]
     sandbox.control("resources", extra)
     html = Relaunch(app, sandbox, COORDINATOR).progress()
@@ -283,7 +283,7 @@ def test_who_owes_what_flags_an_overdue_action_for_its_owner(app, sandbox):
     coordinator.do("add-goal", text="Walk with a walker")
     (goal,) = dict.fromkeys(coordinator.ids("goal"))
     coordinator.do("add-action", text="Order the walker", owner_role="community", owner_name="Bright Path",
-                   goal_id=goal, due=(date.today() - timedelta(days=3)).isoformat())
+                   goal_id=goal, due=(TODAY - timedelta(days=3)).isoformat())
     coordinator.do("add-action", text="Physio twice a week", owner_role="specialist", goal_id=goal)
     html = Relaunch(app, sandbox, COORDINATOR).progress()
     assert texts(html, "owner")[0] == "Bright Path (Community provider)"  # owners with overdue actions first
@@ -293,14 +293,14 @@ def test_who_owes_what_flags_an_overdue_action_for_its_owner(app, sandbox):
 
 
 def test_the_review_comes_due_on_the_sites_interval(settings, sandbox):
-    app = create_app(settings, TenantRegistry([a_tenant(sandbox, review_months=1)]))
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox, review_months=1)]), clock=CLOCK)
     try:
         sign_a_plan(app, sandbox)
         html = Relaunch(app, sandbox, COORDINATOR).progress()
-        due = add_months(date.today(), 1)  # a month away, not six
+        due = add_months(TODAY, 1)  # a month away, not six
         assert f"next review {due.day} {due:%b %Y}" in html
         # A calendar month is 28 to 31 days: whether that is inside the "due soon" window depends on today.
-        soon = (due - date.today()).days <= DUE_SOON_DAYS
+        soon = (due - TODAY).days <= DUE_SOON_DAYS
         assert texts(html, "review-state") == ["Review due soon" if soon else "Review not due"]
     finally:
         app.extensions["spoc"].engine.dispose()

@@ -41,10 +41,9 @@ from smart_app.plan.note import NOTE_IDENTIFIER_SYSTEM
 from smart_app.security import BROWSER_COOKIE
 from smart_app.store.about import AboutStore
 from smart_app.tenants import TenantRegistry
-from tests.support import a_tenant, launch, launch_id_of
+from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
 
 PATIENT = "sofia-rivera"
-TODAY = date.today()
 SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
 
 
@@ -74,8 +73,9 @@ def a_plan(**changes) -> Plan:
 
 
 def sign(app, sandbox, plan: Plan, base: PlanVersion | None = None) -> PlanVersion:
-    return app.extensions["spoc"].plans.save(sandbox.iss, PATIENT, plan, base_version=base.version if base else None,
-                                             saved_by="Dr Grace Okafor")
+    return app.extensions["spoc"].services.planning.plans.save(
+        sandbox.iss, PATIENT, plan, base_version=base.version if base else None, saved_by="Dr Grace Okafor",
+        now=CLOCK.now())
 
 
 class Chart:
@@ -103,7 +103,7 @@ class Chart:
 
     def gateway(self):
         state, session = self.app.extensions["spoc"], self.session()
-        gateway = state.ehr.gateway(session, state.tenants.for_iss(session.iss))
+        gateway = state.services.summary.ehr.gateway(session, state.tenants.for_iss(session.iss))
         gateway.forget_reads()
         return gateway
 
@@ -210,7 +210,7 @@ def test_a_task_changed_in_the_ehr_gives_the_reconcile_view_and_loses_neither_si
     assert outcome_of(page) == "reconcile" and 'id="reconcile"' in page
     assert "Pump replaced by vendor (EHR edit)" in page and "Arrange feeding-pump replacement" in page
     assert chart.gateway().read(f"Task/{task['id']}")["description"] == "Pump replaced by vendor (EHR edit)"
-    assert app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).plan == revised.plan
+    assert app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, PATIENT).plan == revised.plan
 
     overwrite = re.search(r'name="overwrite_ehr_version" value="([^"]*)"', page).group(1)
     assert outcome_of(chart.file(overwrite_ehr_version=overwrite)) == "filed"
@@ -238,7 +238,7 @@ def test_changes_made_in_the_ehr_after_filing_show_on_the_next_visit(app, sandbo
     sandbox.control("resources", [task | {"description": "Pulmonology review (moved to telehealth)"}])
     page = chart.page()
     assert 'id="ehr-changes"' in page and "moved to telehealth" in page
-    assert version.version == app.extensions["spoc"].plans.latest_signed(sandbox.iss, PATIENT).version
+    assert version.version == app.extensions["spoc"].services.planning.plans.latest_signed(sandbox.iss, PATIENT).version
 
 
 @pytest.mark.parametrize("change", [{"max_transaction_entries": 3}, {"transaction_supported": False}])
@@ -280,7 +280,7 @@ def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(
 def test_without_the_careplan_scope_the_note_tier_is_chosen(settings, sandbox):
     scopes = ("openid", "fhirUser", "patient/Patient.rs", "patient/Condition.rs", "patient/CarePlan.rs",
               "patient/DocumentReference.crs", "patient/Goal.cu", "patient/Task.cu", "patient/CareTeam.cu")
-    app = create_app(settings, TenantRegistry([a_tenant(sandbox, scopes=scopes)]))
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox, scopes=scopes)]), clock=CLOCK)
     try:
         chart = Chart(app, app.test_client(), sandbox)
         sign(app, sandbox, a_plan())
@@ -319,7 +319,7 @@ def test_the_pdf_rendition_opens_as_a_pdf_of_the_signed_plan(app, sandbox, chart
 
 
 def test_with_the_default_scopes_a_revision_is_filed_even_though_tasks_cannot_be_read_back(settings, sandbox):
-    app = create_app(settings, TenantRegistry([a_tenant(sandbox)]))
+    app = create_app(settings, TenantRegistry([a_tenant(sandbox)]), clock=CLOCK)
     try:
         chart = Chart(app, app.test_client(), sandbox)
         first = sign(app, sandbox, a_plan())

@@ -8,20 +8,15 @@ import pytest
 import responses
 
 from smart_app.errors import FhirAccessError, LaunchError, SessionExpired
-from smart_app.fhir.gateway import (
-    MAX_BODY_BYTES,
-    MAX_JSON_DEPTH,
-    FhirGateway,
-    FhirHttpError,
-    FhirWriteRefused,
-    parse_ehr_json,
-)
+from smart_app.fhir.bodies import MAX_BODY_BYTES, MAX_JSON_DEPTH, parse_ehr_json
+from smart_app.fhir.gateway import FhirGateway, FhirHttpError, FhirWriteRefused
 from smart_app.launch import oauth
 from smart_app.launch.discovery import DiscoveryClient
 from smart_app.tenants import Tenant
 
 BASE = "https://ehr.example/fhir"
 NESTED = "[" * 200_000 + "]" * 200_000
+NOW = 1_900_000_000.0
 TENANT = Tenant(name="EHR", iss=BASE, client_id="spoc", redirect_uri="https://app.example/callback")
 
 
@@ -101,9 +96,9 @@ def test_a_token_answer_nested_deep_refuses_the_sign_in_and_ends_a_refresh():
     responses.post(f"{BASE}/token", body=NESTED, content_type="application/json")
     with pytest.raises(LaunchError, match="could not read"):
         oauth.exchange_code(TENANT, f"{BASE}/token", code="c", code_verifier="v" * 64, keys=oauth.ClientKeys([]),
-                            timeout_s=5)
+                            timeout_s=5, now=NOW)
     with pytest.raises(SessionExpired):
-        oauth.refresh_tokens(TENANT, f"{BASE}/token", "rt", oauth.ClientKeys([]), 5)
+        oauth.refresh_tokens(TENANT, f"{BASE}/token", "rt", oauth.ClientKeys([]), 5, now=NOW)
 
 
 @responses.activate
@@ -111,4 +106,4 @@ def test_id_token_keys_nested_deep_fail_the_identity_check():
     responses.get(f"{BASE}/jwks", body=NESTED, content_type="application/json")
     with pytest.raises(LaunchError, match="identity token"):
         oauth.validate_id_token("a.b.c", jwks_uri=f"{BASE}/jwks", issuer=BASE, client_id="spoc", iss=BASE,
-                                timeout_s=5)
+                                timeout_s=5, now=NOW)

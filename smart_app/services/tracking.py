@@ -1,8 +1,9 @@
 """The living document as a service: the record's snapshot taken when a plan is signed, what changed
 since, when the plan is due for review, and the outcome indicators.
 
-Layer: shell services. Knows nothing of Flask: views pass the launch, its tenant and today. The rules
-themselves live in plan.review_cycle and plan.indicators; this module loads, fetches and saves.
+Layer: services. Knows nothing of Flask: views pass the launch and its tenant. The rules themselves
+live in plan.review_cycle and plan.indicators; this module loads, fetches and saves. The signing
+snapshot itself is taken by the planning service, in the save that signs.
 
 Where the EHR supports `_lastUpdated`, the review also asks which of the patient's resources changed
 since the signing, to report changes the snapshot diff cannot see; when it cannot be asked, or fails,
@@ -14,14 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from .audit import AuditTrail
-from .ehr import EhrAccess
-from .errors import SmartAppError
-from .fhir.queries import UpdatedSince, fetch_updated_since
-from .plan import negotiation as n
-from .plan.indicators import (
+from ..audit import AuditTrail
+from ..clock import Clock
+from ..errors import InvalidInput, SmartAppError
+from ..fhir.queries import UpdatedSince, fetch_updated_since
+from ..plan import negotiation as n
+from ..plan.indicators import (
     ActionsOnTime,
     GoalProgress,
     HospitalUseRates,
@@ -29,11 +30,10 @@ from .plan.indicators import (
     hospital_use_before_and_since,
     progress_by_goal,
 )
-from .plan.model import ROLE_LABELS, Owner, Plan, PlanState, PlanVersion, Role
-from .plan.negotiation import Actor
-from .plan.record import SectionFetch, SectionState, SourceRecord
-from .plan.review_cycle import (
-    DEFAULT_REVIEW_MONTHS,
+from ..plan.model import Owner, Plan, PlanState, PlanVersion, Role
+from ..plan.negotiation import Actor
+from ..plan.record import SectionFetch, SectionState
+from ..plan.review_cycle import (
     TRACKED_SECTIONS,
     EventKind,
     HealthEvent,
@@ -42,16 +42,16 @@ from .plan.review_cycle import (
     changes_since,
     goals_past_target,
     review_status,
-    snapshot_of,
     updated_in_ehr,
     without_reviewed,
 )
-from .plan.summary import MedicalSummary, summarize
-from .planning import Conflict, change_plan
-from .session import LaunchSession
-from .store.plans import PlanStore
-from .store.tracking import SigningSnapshot, TrackingStore
-from .tenants import Tenant
+from ..plan.summary import MedicalSummary
+from ..session import LaunchSession
+from ..store.tracking import EVENT_ID_LENGTH, SigningSnapshot, TrackingStore
+from ..tenants import Tenant
+from .ehr_access import EhrAccess
+from .planning import Conflict, PlanningService
+from .summary import SummaryService
 
 log = logging.getLogger("smart_app.tracking")
 
@@ -97,74 +97,67 @@ class Indicators:
     actions: ActionsOnTime | None
 
 
-class Tracking:
-    """`review_months` is the site's interval (Tenant.review_months); signing already wrote the next
+class TrackingService:
+    """`review_months` comes from the tenant (Tenant.review_months); signing already wrote the next
     review date into the plan with it, so it only matters for a plan signed without one."""
 
-    def __init__(self, plans: PlanStore, store: TrackingStore, ehr: EhrAccess, audit: AuditTrail, *,
-                 review_months: int = DEFAULT_REVIEW_MONTHS) -> None:
-        self.plans = plans
-        self.store = store
+    def __init__(self, planning: PlanningService, snapshots: TrackingStore, summary: SummaryService,
+                 ehr: EhrAccess, audit: AuditTrail, clock: Clock) -> None:
+        self.planning = planning
+        self.snapshots = snapshots
+        self.summary = summary
         self.ehr = ehr
         self.audit = audit
-        self.review_months = review_months
+        self.clock = clock
 
     # -- the record ---------------------------------------------------------------------------------
 
-    def current_summary(self, launch: LaunchSession, tenant: Tenant, *, today: date,
+    def current_summary(self, launch: LaunchSession, tenant: Tenant, *,
                         fetched: Mapping[str, SectionFetch] | None = None) -> MedicalSummary:
         """Today's summary of the tracked sections; sections in `fetched` are not fetched again."""
-        sections = {key: fetch for key, fetch in (fetched or {}).items() if key in TRACKED_SECTIONS}
-        missing = tuple(key for key in TRACKED_SECTIONS if key not in sections)
-        if missing:
-            sections.update((f.key, f) for f in self.ehr.summary_sections(launch, tenant, today=today, keys=missing))
-        return summarize(SourceRecord(launch.patient_id, sections), today=today)
-
-    def record_signing(self, launch: LaunchSession, tenant: Tenant, version: PlanVersion, *,
-                       today: date) -> SigningSnapshot | None:
-        """Keep the record as it is now with the version just signed; None when the EHR could not be read
-        (the plan stays signed; what changed since is then unknown and the page says so)."""
-        try:
-            summary = self.current_summary(launch, tenant, today=today)
-        except SmartAppError as err:
-            log.warning("signing_snapshot_failed kind=%s", type(err).__name__)
-            return None
-        signed_at = version.plan.signed_at or version.saved_at
-        taken = SigningSnapshot(plan_id=version.plan_id, version=version.version, signed_on=signed_at.date(),
-                                snapshot=snapshot_of(summary))
-        self.store.save_snapshot(launch.iss, launch.patient_id, taken, at=datetime.now(UTC))
-        return taken
+        return self.summary.summary(launch, tenant, TRACKED_SECTIONS, fetched=fetched).medical_summary()
 
     # -- the review cycle ---------------------------------------------------------------------------
 
-    def review(self, launch: LaunchSession, summary: MedicalSummary, *, today: date,
-               tenant: Tenant | None = None) -> ReviewPicture:
-        """Where the plan stands. With `tenant`, the review also asks that EHR (`_lastUpdated`) what
-        changed since the signing; without one it relies on the snapshot diff alone."""
-        current = self.plans.current(launch.iss, launch.patient_id)
-        signed = self.plans.latest_signed(launch.iss, launch.patient_id)
+    def review(self, launch: LaunchSession, tenant: Tenant, summary: MedicalSummary) -> ReviewPicture:
+        """Where the plan stands, from the snapshot diff and what the EHR says changed since signing."""
+        today = self.clock.today()
+        current = self.planning.current(launch)
+        signed = self.planning.latest_signed(launch)
         if signed is None:
             plan = current.plan if current else Plan()
-            status = review_status(plan, signed_on=None, events=(), today=today, review_months=self.review_months)
+            status = review_status(plan, signed_on=None, events=(), today=today, review_months=tenant.review_months)
             return ReviewPicture(current, None, None, False, (), (), status)
-        taken = self.store.snapshot(signed.plan_id, signed.version)
-        signed_on = taken.signed_on if taken else _signed_on(signed)
-        found = self._changes(launch, signed, taken, summary, today=today,
-                              tenant=tenant)
-        unreviewed = without_reviewed(found, self.store.reviewed(launch.iss, launch.patient_id, signed.version))
+        taken = self.snapshots.snapshot(signed.plan_id, signed.version)
+        signed_on = taken.signed_on if taken else self._signed_on(signed)
+        found = self._changes(launch, tenant, signed, taken, summary)
+        unreviewed = without_reviewed(found, self.snapshots.reviewed(launch.iss, launch.patient_id, signed.version))
         status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
-                               review_months=self.review_months)
+                               review_months=tenant.review_months)
         return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status)
 
-    def _changes(self, launch: LaunchSession, signed: PlanVersion, taken: SigningSnapshot | None,
-                 summary: MedicalSummary, *, today: date, tenant: Tenant | None) -> tuple[HealthEvent, ...]:
+    def review_for_banner(self, launch: LaunchSession, tenant: Tenant,
+                          fetched: Mapping[str, SectionFetch]) -> ReviewPicture | None:
+        """The summary page's review banner from the sections it just streamed; None when there is no
+        signed plan, when the page fetched only some sections (a retry: the banner shown stays), or
+        when the EHR could not be asked."""
+        if not set(TRACKED_SECTIONS) <= set(fetched) or self.planning.latest_signed(launch) is None:
+            return None
+        try:
+            return self.review(launch, tenant, self.current_summary(launch, tenant, fetched=fetched))
+        except SmartAppError:
+            return None
+
+    def _changes(self, launch: LaunchSession, tenant: Tenant, signed: PlanVersion, taken: SigningSnapshot | None,
+                 summary: MedicalSummary) -> tuple[HealthEvent, ...]:
         """The snapshot diff, then what the EHR says was updated since the signing that the diff misses."""
+        today = self.clock.today()
         if taken is None:
             return tuple(goals_past_target(signed.plan, today))
         found = changes_since(taken.snapshot, summary, signed_on=taken.signed_on, plan=signed.plan, today=today,
-                              inclusive_signing_day=True)  # record_signing takes the snapshot at the signing
+                              inclusive_signing_day=True)  # the snapshot is taken at the signing
         signed_at = signed.plan.signed_at
-        if signed_at is None or tenant is None:
+        if signed_at is None:
             return found
         return found + updated_in_ehr(self.updated_since(launch, tenant, signed_at).references, summary, found)
 
@@ -178,45 +171,67 @@ class Tracking:
             log.info("updated_since_unavailable kind=%s", type(err).__name__)
             return UpdatedSince()
 
-    def mark_reviewed(self, launch: LaunchSession, picture: ReviewPicture, event: HealthEvent, *, by: str) -> None:
-        assert picture.signed is not None
-        self.store.mark_reviewed(launch.iss, launch.patient_id, picture.signed.version, event.event_id, by=by,
-                                 at=datetime.now(UTC))
+    def event(self, launch: LaunchSession, tenant: Tenant, event_id: str) -> tuple[ReviewPicture, HealthEvent]:
+        """The review as it stands and one of its events; InvalidInput when it is no longer listed."""
+        if not event_id or len(event_id) > EVENT_ID_LENGTH:
+            raise InvalidInput("That health event could not be found.")
+        picture = self.review(launch, tenant, self.current_summary(launch, tenant))
+        event = picture.event(event_id)
+        if event is None or picture.signed is None:
+            raise InvalidInput("That health event is no longer listed. Reload the page.")
+        return picture, event
+
+    def mark_reviewed(self, launch: LaunchSession, tenant: Tenant, event_id: str, *, signed_version: str) -> None:
+        actor = self.planning.actor(launch, tenant)
+        picture, event = self.event(launch, tenant, event_id)
+        self.planning.require(actor, n.Command.MARK_REVIEWED, picture.signed.plan)
+        if str(picture.signed.version) != signed_version:
+            raise InvalidInput("The plan was signed again since this page was loaded. Reload the page.")
+        self.snapshots.mark_reviewed(launch.iss, launch.patient_id, picture.signed.version, event.event_id,
+                                     by=actor.name, at=self.clock.now())
         self.audit.record("plan-event-reviewed", "success", iss=launch.iss, patient_id=launch.patient_id,
                           user=launch.fhir_user, launch_id=launch.launch_id, kind=event.kind.value,
                           version=picture.signed.version)
 
     # -- changing the plan for what happened ---------------------------------------------------------
 
-    def add_action_for(self, launch: LaunchSession, actor: Actor, event: HealthEvent, *, base_version: int | None,
-                       action_id: str, today: date) -> PlanVersion | Conflict:
+    def add_action_for(self, launch: LaunchSession, tenant: Tenant, event_id: str, *, base_version: int | None,
+                       action_id: str) -> PlanVersion | Conflict:
         """One click: the action "follow up on this event", owned by the coordinator, in a new revision
         when the plan is signed (the same compare-and-swap save as every other change)."""
+        actor = self.planning.actor(launch, tenant)
+        self.planning.require(actor, n.Command.ADD_ACTION)
+        _, event = self.event(launch, tenant, event_id)
+        due = self.clock.today() + timedelta(days=FOLLOW_UP_DAYS)
+
         def change(plan: Plan, actor: Actor, now: datetime) -> Plan:
             draft = n.open_revision(plan, actor, now) if plan.state is PlanState.SIGNED else plan
             return n.add_action(draft, actor, now, action_id=action_id, text=follow_up_text(event),
                                 owner=Owner(Role.COORDINATOR, actor.name), goal_id=_goal_of(event, draft),
-                                due=today + timedelta(days=FOLLOW_UP_DAYS), condition_refs=_conditions_of(event))
+                                due=due, condition_refs=_conditions_of(event))
 
-        note = f"{actor.name} ({ROLE_LABELS[actor.role]}) added an action for a health event"
-        return change_plan(self.plans, self.audit, launch, actor, base_version=base_version, change=change,
-                           note=note, action="add-action-for-event")
+        return self.planning.change(launch, tenant, actor, base_version=base_version, change=change,
+                                    note=self.planning.change_phrase(actor, "added an action for a health event"),
+                                    action="add-action-for-event")
 
-    def open_revision(self, launch: LaunchSession, actor: Actor, *, base_version: int | None) -> PlanVersion | Conflict:
-        note = f"{actor.name} ({ROLE_LABELS[actor.role]}) opened a new revision for the review"
-        return change_plan(self.plans, self.audit, launch, actor, base_version=base_version,
-                           change=lambda plan, actor, now: n.open_revision(plan, actor, now), note=note,
-                           action="open-revision")
+    def open_revision(self, launch: LaunchSession, tenant: Tenant, *,
+                      base_version: int | None) -> PlanVersion | Conflict:
+        actor = self.planning.actor(launch, tenant)
+        self.planning.require(actor, n.Command.OPEN_REVISION, _signed_plan())
+        return self.planning.change(launch, tenant, actor, base_version=base_version,
+                                    change=lambda plan, actor, now: n.open_revision(plan, actor, now),
+                                    note=self.planning.change_phrase(actor, "opened a new revision for the review"),
+                                    action="open-revision")
 
     # -- indicators ----------------------------------------------------------------------------------
 
-    def indicators(self, launch: LaunchSession, summary: MedicalSummary, *, today: date) -> Indicators:
-        current = self.plans.current(launch.iss, launch.patient_id)
-        if current is None:
+    def indicators(self, launch: LaunchSession, summary: MedicalSummary) -> Indicators:
+        today = self.clock.today()
+        history = self.planning.history(launch)
+        if not history:
             return Indicators(None, None, False, (), None)
-        history = self.plans.history(current.plan_id)
         first_signed = next((v for v in history if v.plan.state is PlanState.SIGNED), None)
-        plan_start = _signed_on(first_signed) if first_signed else None
+        plan_start = self._signed_on(first_signed) if first_signed else None
         encounters = summary.section("encounters")
         hospital_use = None
         if plan_start is not None and encounters.state is not SectionState.FAILED:
@@ -226,8 +241,11 @@ class Tracking:
             hospital_use=hospital_use,
             hospital_use_complete=encounters.state is SectionState.COMPLETE,
             goals=progress_by_goal(history),
-            actions=actions_on_time(current.plan, history, today=today),
+            actions=actions_on_time(history[-1].plan, history, today=today),
         )
+
+    def _signed_on(self, version: PlanVersion) -> date:
+        return self.clock.local_date(version.plan.signed_at or version.saved_at)
 
 
 def follow_up_text(event: HealthEvent) -> str:
@@ -247,8 +265,9 @@ def _conditions_of(event: HealthEvent) -> tuple[str, ...]:
     return (event.key,) if event.key.startswith("Condition/") else ()
 
 
-def _signed_on(version: PlanVersion) -> date:
-    return (version.plan.signed_at or version.saved_at).date()
+def _signed_plan() -> Plan:
+    """Any signed plan: who may open a revision does not depend on its content."""
+    return Plan(state=PlanState.SIGNED)
 
 
-__all__ = ["Indicators", "ReviewPicture", "ReviewState", "Tracking", "follow_up_text"]
+__all__ = ["Indicators", "ReviewPicture", "ReviewState", "TrackingService", "follow_up_text"]

@@ -1,6 +1,7 @@
-"""Filing a signed plan version in the EHR: build (pure) -> validate -> write -> record the outcome.
+"""Filing a signed plan version in the EHR: build (pure) -> validate -> write -> record the outcome,
+and what the filing page shows (the tier, the last attempt, what changed in the EHR since).
 
-Layer: write-back (shell). Uses the FHIR gateway, the filing store and the audit trail.
+Layer: services. Uses the FHIR gateway, the filing store and the audit trail; knows nothing of Flask.
 
 Guarantees, in every tier and every path:
 - nothing is sent that failed validation or names another patient (R55);
@@ -22,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..audit import AuditTrail
+from ..clock import Clock
 from ..errors import (
     FhirAccessError,
     InvalidInput,
@@ -68,10 +70,16 @@ from ..plan.note import (
 )
 from ..plan.record import SectionFetch, SectionState
 from ..plan.summary import summarize_section
+from ..pdf import PdfUnavailable, render_pdf
 from ..session import LaunchSession
 from ..store.writeback import FilingAttempt, FilingOutcome, FilingStore
-from .tiers import Tier, TierKind, may_write_provenance
-from .validation import InvalidResource, check_xhtml, validate_all
+from ..tenants import Tenant
+from ..writeback.tiers import Tier, TierKind, may_write_provenance, tier_for
+from ..writeback.validation import InvalidResource, check_xhtml, validate_all
+from .about_us import AboutUsService
+from .ehr_access import EhrAccess
+from .planning import PlanningService
+from .summary import SummaryService
 
 log = logging.getLogger("smart_app.writeback")
 
@@ -318,7 +326,7 @@ def _file_note(site: Site, version: PlanVersion, ctx: FilingContext, filings: Fi
     div = plan_narrative(version.plan, ctx.narrative)
     check_xhtml(div)
     xhtml = xhtml_document(div)
-    pdf = render_pdf(xhtml)
+    pdf = plan_pdf(xhtml)
     said = []
     if pdf is None:
         said.append("The PDF copy could not be made on this server, so only the XHTML copy was filed.")
@@ -341,28 +349,12 @@ def _file_note(site: Site, version: PlanVersion, ctx: FilingContext, filings: Fi
     return _Result(FilingOutcome.FILED, message, filed, filed[NOTE_KEY].reference, 201)
 
 
-def render_pdf(xhtml: str) -> bytes | None:
-    """The plan as PDF with WeasyPrint, fetching nothing but `data:` URLs; None when WeasyPrint is missing."""
+def plan_pdf(xhtml: str) -> bytes | None:
+    """The signed plan as PDF; None when this server cannot make PDFs (the XHTML copy stands alone)."""
     try:
-        import weasyprint
-    except (ImportError, OSError):  # OSError: the pango libraries are not installed
+        return render_pdf(xhtml, PDF_CSS)
+    except PdfUnavailable:
         return None
-    stylesheet = weasyprint.CSS(string=PDF_CSS)
-    return weasyprint.HTML(string=xhtml, url_fetcher=_data_only_fetcher(weasyprint)).write_pdf(
-        stylesheets=[stylesheet])
-
-
-def _data_only_fetcher(weasyprint):
-    fetcher_class = getattr(weasyprint.urls, "URLFetcher", None)
-    if fetcher_class is not None:
-        return fetcher_class(allowed_protocols=("data",), allow_redirects=False)
-
-    def fetch(url: str, *args, **kwargs):  # WeasyPrint before the URLFetcher class
-        if not url.startswith("data:"):
-            raise ValueError("the plan's PDF may only embed data: URLs")
-        return weasyprint.default_url_fetcher(url, *args, **kwargs)
-
-    return fetch
 
 
 # -- the narrative's medical summary ----------------------------------------------------------------
@@ -526,3 +518,103 @@ def _in_ehr_of(resource: Mapping[str, Any]) -> InEhr:
 def _our_id(resource: Mapping[str, Any], system: str, plan_id: str) -> str:
     value = next((i.get("value", "") for i in resource.get("identifier") or [] if i.get("system") == system), "")
     return value.removeprefix(f"{plan_id}.")
+
+
+# -- the filing use case ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilingState:
+    """What the filing page shows: the tier, the signed version, the last attempt and the EHR's copy."""
+
+    tier: Tier
+    version: PlanVersion | None
+    last: FilingAttempt | None
+    ehr_link: str  # the EHR's copy as an absolute FHIR URL, or ""
+    overwrite_version: str  # for RECONCILE: the EHR version the user may replace
+    ehr_changes: tuple[Difference, ...]  # changed in the EHR since we filed it
+    ehr_check_failed: bool
+
+    @property
+    def can_file(self) -> bool:
+        return self.version is not None and self.tier.kind is not TierKind.APP_ONLY and not (
+            self.last is not None and self.last.filed and self.last.plan_version == self.version.version)
+
+
+class FilingService:
+    def __init__(self, ehr: EhrAccess, filings: FilingStore, planning: PlanningService, summary: SummaryService,
+                 about: AboutUsService, audit: AuditTrail, clock: Clock) -> None:
+        self.ehr = ehr
+        self.filings = filings
+        self.planning = planning
+        self.summary = summary
+        self.about = about
+        self.audit = audit
+        self.clock = clock
+
+    def site(self, launch: LaunchSession, tenant: Tenant) -> Site:
+        gateway = self.ehr.gateway(launch, tenant)
+        capabilities = self.ehr.capabilities(tenant, gateway)
+        system, code = tenant.note_type.split("|")
+        return Site(gateway=gateway, capabilities=capabilities, launch=launch,
+                    tier=tier_for(launch, tenant, capabilities),
+                    note_type=NoteType(system=system, code=code, display="Plan of care note"),
+                    max_transaction_entries=tenant.quirks.max_transaction_entries or None)
+
+    def tier(self, launch: LaunchSession, tenant: Tenant) -> Tier:
+        """Which write-back tier this launch would use, and why: shown before anyone signs."""
+        return self.site(launch, tenant).tier
+
+    def state(self, launch: LaunchSession, tenant: Tenant) -> FilingState:
+        site, version = self.site(launch, tenant), self.planning.latest_signed(launch)
+        last = self.filings.latest(version.plan_id, version.version) if version else None
+        changes, check_failed = (), False
+        if version and last and last.filed and last.tier == TierKind.STRUCTURED.value:
+            try:
+                changes = ehr_changes_since_filing(site, version, last)
+            except SmartAppError:
+                check_failed = True
+        return FilingState(tier=site.tier, version=version, last=last,
+                           ehr_link=f"{site.gateway.base_url}/{last.ehr_link}" if last and last.ehr_link else "",
+                           overwrite_version=_overwrite_version(last), ehr_changes=changes,
+                           ehr_check_failed=check_failed)
+
+    def file(self, launch: LaunchSession, tenant: Tenant, *, overwrite_ehr_version: str = "") -> FilingAttempt:
+        version = self._signed(launch)
+        history = self.planning.history(launch)
+        return file_plan(self.site(launch, tenant), version, filings=self.filings, audit=self.audit,
+                         by=self.summary.user_name(launch, tenant), now=self.clock.now(),
+                         narrative=self.narrative(launch, tenant),
+                         created=self.clock.local_date(history[0].saved_at) if history else None,
+                         overwrite_ehr_version=overwrite_ehr_version[:64])
+
+    def document(self, launch: LaunchSession, tenant: Tenant) -> tuple[str, bytes | None]:
+        """The signed plan as it is filed: its XHTML, and its PDF when this server can make one."""
+        xhtml = xhtml_document(plan_narrative(self._signed(launch).plan, self.narrative(launch, tenant)))
+        return xhtml, plan_pdf(xhtml)
+
+    def narrative(self, launch: LaunchSession, tenant: Tenant) -> NarrativeParts:
+        """The parts of the filed narrative that do not come from the plan itself."""
+        about_us = about_us_pairs(self.about.intake_answers(launch))
+        header = self.summary.header(launch, tenant)
+        patient = " · ".join(p for p in (header.name, f"born {header.birth_date.isoformat()}" if header.birth_date
+                                         else "", f"MRN {header.mrn}" if header.mrn else "") if p) if header else ""
+        try:
+            fetches = list(self.summary.fetches(launch, tenant, SUMMARY_SECTIONS))
+        except SmartAppError:
+            return NarrativeParts(about_us=about_us, patient=patient)
+        return NarrativeParts(about_us=about_us, summary=summary_blocks(fetches, today=self.clock.today()),
+                              patient=patient)
+
+    def _signed(self, launch: LaunchSession) -> PlanVersion:
+        version = self.planning.latest_signed(launch)
+        if version is None:
+            raise InvalidInput("There is no signed plan yet.")
+        return version
+
+
+def _overwrite_version(last: FilingAttempt | None) -> str:
+    if last is None or last.outcome is not FilingOutcome.RECONCILE:
+        return ""
+    known = last.resources.get(CAREPLAN_KEY)
+    return known.version_id if known else ""

@@ -1,0 +1,80 @@
+"""FHIR access for a launch, for the services: one gateway per launch (so a launch never repeats a
+request, R45), the site's query profile, capabilities read once per site, tokens refreshed behind the
+gateway.
+
+Layer: services (internal). Knows nothing of Flask. Only services hold an EhrAccess.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from ..errors import SmartAppError
+from ..fhir.capabilities import Capabilities
+from ..fhir.gateway import FhirGateway
+from ..fhir.queries import QueryProfile
+from ..launch.oauth import ClientKeys
+from ..launch.tokens import AccessTokens
+from ..session import LaunchSession, SessionStore
+from ..tenants import Tenant
+
+MAX_LIVE_GATEWAYS = 256
+CAPABILITIES_TTL_S = 600
+
+
+def profile_for(tenant: Tenant) -> QueryProfile:
+    q = tenant.quirks
+    return QueryProfile(
+        include_supported=q.include_supported,
+        condition_categories_separately=q.condition_categories_separately,
+        page_size=q.page_size,
+        max_pages=q.max_pages,
+    )
+
+
+class EhrAccess:
+    def __init__(self, sessions: SessionStore, keys: ClientKeys, *, timeout_s: float) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.timeout_s = timeout_s
+        self._gateways: OrderedDict[str, FhirGateway] = OrderedDict()
+        self._capabilities: dict[str, tuple[float, Capabilities]] = {}
+        self._lock = threading.Lock()
+
+    def gateway(self, launch: LaunchSession, tenant: Tenant) -> FhirGateway:
+        with self._lock:
+            gateway = self._gateways.get(launch.launch_id)
+            if gateway is not None:
+                self._gateways.move_to_end(launch.launch_id)
+                return gateway
+            tokens = AccessTokens(self.sessions, launch, tenant, self.keys, timeout_s=self.timeout_s)
+            gateway = FhirGateway(tenant.iss, tokens, timeout_s=self.timeout_s, concurrency=tenant.quirks.concurrency)
+            self._gateways[launch.launch_id] = gateway
+            while len(self._gateways) > MAX_LIVE_GATEWAYS:
+                self._gateways.popitem(last=False)
+            return gateway
+
+    def read(self, launch: LaunchSession, tenant: Tenant, reference: str) -> dict | None:
+        """One resource of this launch's EHR, or None when it cannot be read (or is not under its base)."""
+        gateway = self.gateway(launch, tenant)
+        if "://" in reference and not gateway.owns(reference):
+            return None
+        try:
+            return gateway.read(reference)
+        except SmartAppError:
+            return None
+
+    def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
+        with self._lock:
+            cached = self._capabilities.get(tenant.key)
+        if cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
+            return cached[1]
+        try:
+            capabilities = Capabilities.from_statement(gateway.read("metadata"))
+        except SmartAppError:
+            return Capabilities.unknown()  # conservative: try the searches, let each fail alone
+        with self._lock:
+            self._capabilities[tenant.key] = (time.monotonic(), capabilities)
+        return capabilities

@@ -1,0 +1,187 @@
+"""Goals and negotiated actions as a use case: who is acting, applying one negotiation command as a
+compare-and-swap save, signing (with the record's snapshot taken in the same operation), the EHR's
+suggestions for the plan, and the plan's versions.
+
+Layer: services. Knows nothing of Flask: views parse a form into a pure command and call `change`.
+Nothing typed is ever silently overwritten: a stale save comes back as a Conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..audit import AuditTrail
+from ..clock import Clock
+from ..errors import InvalidInput, SmartAppError
+from ..plan import diff as plan_diff
+from ..plan import negotiation as n
+from ..plan import suggestions
+from ..plan.model import ROLE_LABELS, Plan, PlanState, PlanVersion, Role
+from ..plan.negotiation import Actor, NegotiationError
+from ..plan.review_cycle import TRACKED_SECTIONS, snapshot_of
+from ..session import LaunchSession, SessionStore
+from ..store.curation import CurationStore
+from ..store.plans import PlanConflict, PlanStore
+from ..store.tracking import SigningSnapshot, TrackingStore
+from ..tenants import Tenant
+from .summary import SummaryService
+
+log = logging.getLogger("smart_app.planning")
+
+PlanChange = Callable[[Plan, Actor, datetime], Plan]
+
+# The roles a person may choose to work in; the family's voice is recorded by the coordinator.
+ACTING_ROLES: tuple[Role, ...] = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST, Role.SCHOOL_NURSE,
+                                  Role.COMMUNITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A stale save: what the others changed since the user's base version, and the version now."""
+
+    base: PlanVersion | None
+    latest: PlanVersion
+    their_changes: tuple[str, ...]  # described in plain language
+
+
+class PlanningService:
+    def __init__(self, plans: PlanStore, snapshots: TrackingStore, curations: CurationStore,
+                 sessions: SessionStore, summary: SummaryService, audit: AuditTrail, clock: Clock) -> None:
+        self.plans = plans
+        self.snapshots = snapshots
+        self.curations = curations
+        self.sessions = sessions
+        self.summary = summary
+        self.audit = audit
+        self.clock = clock
+
+    # -- who is acting --------------------------------------------------------------------------------
+
+    def acting_role(self, launch: LaunchSession) -> Role | None:
+        """The launch's role, or the one this user last worked in here (then kept for the launch)."""
+        if launch.acting_role in {r.value for r in ACTING_ROLES}:
+            return Role(launch.acting_role)
+        remembered = self.sessions.remembered_role(launch)
+        if remembered not in {r.value for r in ACTING_ROLES}:
+            return None
+        self.sessions.set_acting_role(launch, remembered)
+        return Role(remembered)
+
+    def remembered_role(self, launch: LaunchSession) -> Role | None:
+        value = launch.acting_role or self.sessions.remembered_role(launch)
+        return Role(value) if value in {r.value for r in ACTING_ROLES} else None
+
+    def choose_role(self, launch: LaunchSession, role: str) -> Role:
+        if role not in {r.value for r in ACTING_ROLES}:
+            raise InvalidInput("Choose the role you are working in.")
+        self.sessions.set_acting_role(launch, role)
+        self._audit(launch, "role-choice", role=role)
+        return Role(role)
+
+    def actor(self, launch: LaunchSession, tenant: Tenant) -> Actor:
+        """The person acting in this launch, in their role; InvalidInput until a role is chosen."""
+        role = self.acting_role(launch)
+        if role is None:
+            raise InvalidInput("Choose the role you are working in first (Goals & actions).")
+        return Actor(role=role, name=self.summary.user_name(launch, tenant))
+
+    def require(self, actor: Actor, command: n.Command, plan: Plan | None = None) -> None:
+        """Who may do what is decided in plan.negotiation; this raises its reason as a user error."""
+        reason = n.why_not(actor.role, command, plan or Plan())
+        if reason:
+            raise InvalidInput(reason)
+
+    # -- versions -------------------------------------------------------------------------------------
+
+    def current(self, launch: LaunchSession) -> PlanVersion | None:
+        return self.plans.current(launch.iss, launch.patient_id)
+
+    def previous(self, version: PlanVersion) -> PlanVersion | None:
+        return self.plans.version(version.plan_id, version.version - 1) if version.version > 1 else None
+
+    def history(self, launch: LaunchSession) -> list[PlanVersion]:
+        current = self.current(launch)
+        return self.plans.history(current.plan_id) if current else []
+
+    def latest_signed(self, launch: LaunchSession) -> PlanVersion | None:
+        return self.plans.latest_signed(launch.iss, launch.patient_id)
+
+    # -- changing the plan ------------------------------------------------------------------------------
+
+    def change(self, launch: LaunchSession, tenant: Tenant, actor: Actor, *, base_version: int | None,
+               change: PlanChange, note: str, action: str) -> PlanVersion | Conflict:
+        """Apply `change` to the version the user saw. Returns the new version, or a Conflict when the
+        plan moved on since `base_version` (the user's input is theirs to resubmit). The save that
+        completes the signatures also keeps the record as it is now with the signed version."""
+        current = self.current(launch)
+        current_number = current.version if current else None
+        if base_version != current_number:
+            return self._conflict(current, base_version)
+        now = self.clock.now()
+        try:
+            updated = change(current.plan if current else Plan(), actor, now)
+        except NegotiationError as err:
+            raise InvalidInput(str(err)) from None
+        try:
+            saved = self.plans.save(launch.iss, launch.patient_id, updated, base_version=current_number,
+                                    saved_by=actor.name, note=note, now=now)
+        except PlanConflict as err:  # someone saved between our read and our write
+            return self._conflict(err.latest, base_version)
+        self._audit(launch, f"plan-{action}", version=saved.version, role=actor.role.value)
+        if saved.plan.state is PlanState.SIGNED and (current is None or current.plan.state is not PlanState.SIGNED):
+            self.record_signing(launch, tenant, saved)
+        return saved
+
+    def change_phrase(self, actor: Actor, phrase: str) -> str:
+        """The version note: "Jordan Lee (Care coordinator) added a goal"."""
+        return f"{actor.name} ({ROLE_LABELS[actor.role]}) {phrase}"
+
+    def record_signing(self, launch: LaunchSession, tenant: Tenant, version: PlanVersion) -> SigningSnapshot | None:
+        """Keep the record as it is now with the version just signed; None when the EHR could not be
+        read (the plan stays signed; what changed since is then unknown and the progress page says so)."""
+        try:
+            summary = self.summary.summary(launch, tenant, TRACKED_SECTIONS).medical_summary()
+        except SmartAppError as err:
+            log.warning("signing_snapshot_failed kind=%s", type(err).__name__)
+            return None
+        signed_at = version.plan.signed_at or version.saved_at
+        taken = SigningSnapshot(plan_id=version.plan_id, version=version.version,
+                                signed_on=self.clock.local_date(signed_at), snapshot=snapshot_of(summary))
+        self.snapshots.save_snapshot(launch.iss, launch.patient_id, taken, at=self.clock.now())
+        return taken
+
+    def _conflict(self, latest: PlanVersion | None, base_version: int | None) -> Conflict:
+        if latest is None:  # the plan the user saw is gone: cannot happen with immutable versions
+            raise InvalidInput("This plan no longer exists. Reload the page.")
+        base = self.plans.version(latest.plan_id, base_version) if base_version else None
+        changes = plan_diff.worth_showing(plan_diff.diff(base.plan if base else Plan(), latest.plan))
+        return Conflict(base=base, latest=latest, their_changes=tuple(plan_diff.describe(c) for c in changes))
+
+    # -- the EHR's suggestions ------------------------------------------------------------------------
+
+    def suggestions(self, launch: LaunchSession, tenant: Tenant, plan: Plan) -> tuple[suggestions.Suggestion, ...]:
+        """Goals and open referrals in the EHR that the plan lacks and the coordinator has not ignored."""
+        summary = self.summary.summary(launch, tenant, ("goals", "services")).medical_summary()
+        return suggestions.suggest(summary, plan,
+                                   ignored=self.curations.ignored_suggestions(launch.iss, launch.patient_id))
+
+    def accepted_suggestion(self, launch: LaunchSession, tenant: Tenant, key: str, item_id: str) -> PlanChange:
+        current = self.current(launch)
+        found = next((x for x in self.suggestions(launch, tenant, current.plan) if x.key == key), None) \
+            if current else None
+        if found is None:
+            raise InvalidInput("That suggestion is no longer offered (it may already be in the plan).")
+        return lambda plan, actor, now: suggestions.accept_suggestion(plan, actor, now, found, item_id)
+
+    def ignore_suggestion(self, launch: LaunchSession, tenant: Tenant, key: str) -> None:
+        if not key or len(key) > 300:
+            raise InvalidInput("That suggestion could not be found.")
+        self.curations.ignore_suggestion(launch.iss, launch.patient_id, key,
+                                         by=self.summary.user_name(launch, tenant), at=self.clock.now())
+
+    def _audit(self, launch: LaunchSession, action: str, **detail) -> None:
+        self.audit.record(action, "success", iss=launch.iss, patient_id=launch.patient_id, user=launch.fhir_user,
+                          launch_id=launch.launch_id, **detail)
