@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from flask import Flask, g, redirect, request
+from flask import Flask, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from sandbox import auth, chart, controls, fhir, upstream
@@ -60,6 +60,8 @@ def _install_gateway(app: Flask) -> None:
             return None
         if fault.delay_ms > 0:
             time.sleep(fault.delay_ms / 1000)
+        if fault.body is not None:
+            return Response(fault.body, status=fault.status, mimetype="application/fhir+json")
         if fault.status < 400:
             return None
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}

@@ -175,8 +175,12 @@ def token():
         else:
             raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
     except OAuthError as refused:
-        return _no_store(jsonify(error=refused.error, error_description=refused.description), refused.status)
-    return _no_store(jsonify(_token_response(authorization)), 200)
+        response = _no_store(jsonify(error=refused.error, error_description=refused.description), refused.status)
+    else:
+        response = _no_store(jsonify(_token_response(authorization)), 200)
+    # Tests show a refused callback made no token request at all (R12): the grant and status, no values.
+    sandbox_state().token_log.add({"grant_type": request.form.get("grant_type"), "status": response.status_code})
+    return response
 
 
 def _no_store(response, status: int):

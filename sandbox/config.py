@@ -31,11 +31,12 @@ class Fault:
     """A failure injected into matching /fhir requests, for tests and benchmarks."""
 
     path_regex: str  # matched against path + "?" + query, e.g. r"^/fhir/Condition"
-    status: int  # 429, 500, 503...; below 400 means "only slow, then answer normally"
+    status: int  # 429, 500, 503...; below 400 without a body means "only slow, then answer normally"
     times: int = 1  # how many matching requests fail; -1 = forever
     retry_after: str | None = None
     method: str = "GET"
     delay_ms: int = 0
+    body: str | None = None  # answer with this body as it is (any status), e.g. JSON nested 200,000 deep
 
 
 class SandboxUser(NamedTuple):

@@ -1,4 +1,4 @@
-"""Test controls for the sandbox: live config, token expiry and revocation, resources, request log.
+"""Test controls for the sandbox: live config, token expiry and revocation, resources, request logs.
 
 Layer: sandbox (Flask blueprint under /_sandbox). JSON in, JSON out. For tests, benchmarks and the
 demo only; a real EHR has nothing like it.
@@ -75,9 +75,15 @@ def request_log():
     return jsonify(sandbox_state().log.entries())
 
 
+@bp.get("/token-requests")
+def token_request_log():
+    return jsonify(sandbox_state().token_log.entries())
+
+
 @bp.post("/requests/clear")
 def clear_request_log():
     sandbox_state().log.clear()
+    sandbox_state().token_log.clear()
     return jsonify(cleared=True)
 
 

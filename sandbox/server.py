@@ -16,8 +16,10 @@ class QuietRequestHandler(WSGIRequestHandler):
     """Logs method, path and status only: never the query string."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s', self.command, path, code)
+        # No path when the request line was refused (over 64 KB: 414); reading it here raised and the
+        # client got no reply at all.
+        path = getattr(self, "path", "-").split("?", 1)[0]
+        self.log("info", '"%s %s" %s', self.command or "-", path, code)
 
 
 @dataclass

@@ -51,7 +51,8 @@ class FaultBook:
 
 
 class RequestLog:
-    """Method, path, query, status and time of every /fhir request (no headers, no bodies)."""
+    """Method, path, query, status and time of every /fhir request (no headers, no bodies); the same
+    kind of log keeps the grant type and status of every token request."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -124,6 +125,7 @@ class SandboxState:
     tokens: TokenRegistry = field(default_factory=TokenRegistry)
     faults: FaultBook = field(default_factory=FaultBook)
     log: RequestLog = field(default_factory=RequestLog)
+    token_log: RequestLog = field(default_factory=RequestLog)  # /auth/token: grant type and status only
     _cursors: dict[str, Cursor] = field(default_factory=dict)
     results: ResultLists = field(default_factory=ResultLists)
     _signing_key: RSAKey | None = None

@@ -18,12 +18,23 @@ from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
+from werkzeug.serving import WSGIRequestHandler
 
 from .clock import Clock
 from .config import Settings
-from .security import redact_path
+from .security import redact_log_handlers, redact_path
 from .tenants import check_tenants_file
 
+
+
+class DemoRequestHandler(WSGIRequestHandler):
+    """The demo's access log: method, redacted path and status (R64)."""
+
+    def log_request(self, code="-", size="-"):
+        # No path when the request line was refused (over 64 KB: 414); reading it here raised and the
+        # client got no reply at all.
+        path = getattr(self, "path", "-")
+        logging.getLogger("smart_app.access").info('"%s %s" %s', self.command or "-", redact_path(path), code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +108,12 @@ def _serve(args) -> int:
     from . import create_app
 
     class RedactingLogger(Logger):
-        """Access log lines without query strings or launch handles (R64)."""
+        """Access and error lines without query strings, launch handles or link tokens (R64): gunicorn's
+        own "Error handling request <uri>" included."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            redact_log_handlers(self.error_log, self.access_log)
 
         def atoms(self, resp, req, environ, request_time):
             atoms = super().atoms(resp, req, environ, request_time)
@@ -124,12 +140,13 @@ def _serve(args) -> int:
             return app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    redact_log_handlers()
     Server().run()
     return 0
 
 
 def _demo(args) -> int:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import make_server
 
     from . import create_app
     from .store import upgrade
@@ -137,7 +154,7 @@ def _demo(args) -> int:
     check_demo_ports(args.ehr_port, args.app_port)
     data = Path(args.data_dir).resolve()
     continued = (data / "spoc.db").exists()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)  # the store and the token key live here
     ehr = f"http://localhost:{args.ehr_port}"
     app_url = f"http://127.0.0.1:{args.app_port}"
     key_file = data / "demo-token.key"
@@ -159,14 +176,10 @@ def _demo(args) -> int:
     try:
         _wait_for(f"{ehr}/fhir/metadata", sandbox)
 
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, code="-", size="-"):
-                logging.getLogger("smart_app.access").info(
-                    '"%s %s" %s', self.command, redact_path(self.path), code)
-
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        redact_log_handlers()  # werkzeug's "Error on request" tracebacks and the app's error lines too
         server = make_server("127.0.0.1", args.app_port, create_app(settings), threaded=True,
-                             request_handler=QuietHandler)
+                             request_handler=DemoRequestHandler)
         def stop(*_):  # shutdown() from serve_forever's own thread would deadlock
             raise KeyboardInterrupt
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 
@@ -76,9 +77,48 @@ def same_secret(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
-_LAUNCH_PATH = re.compile(r"/p/[A-Za-z0-9_-]+")
+# Path segments that are credentials: a launch handle, a family-copy link token (a bearer link).
+_SECRET_SEGMENT = re.compile(r"/(p|copy)/[^/\s?#\"'<>]+")
+_IN_TEXT = (
+    (_SECRET_SEGMENT, r"/\1/~"),
+    (re.compile(r"(?<=[\w/.-])\?[^\s\"'<>]+"), ""),  # a query string
+    (re.compile(r"\bBearer\s+[^\s\"',;]+", re.IGNORECASE), "Bearer ~"),
+    (re.compile(r"\beyJ[\w-]*\.[\w-]*\.[\w-]*"), "~"),  # a JWT
+    (re.compile(r"^DETAIL:.*$", re.MULTILINE), "DETAIL: ~"),  # PostgreSQL quotes the row or key it refused
+    (re.compile(r"\b(?:code|state|launch|access_token|refresh_token|id_token|client_assertion|client_secret)"
+                r"=[^&\s\"']*"), "~"),
+)
 
 
 def redact_path(path: str) -> str:
-    """A request path fit for an access log: no query string, no launch handle (R64)."""
-    return _LAUNCH_PATH.sub("/p/~", path.split("?", 1)[0])
+    """A request path fit for an access log: no query string, no launch handle or link token (R64)."""
+    return _SECRET_SEGMENT.sub(r"/\1/~", path.split("?", 1)[0])
+
+
+def redact_text(text: str) -> str:
+    """Any log text with the same removed, and bearer tokens, JWTs and OAuth values besides."""
+    for pattern, replacement in _IN_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class _Redact(logging.Filter):
+    """Redacts each record's message and traceback before any handler writes it (error lines too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return True
+
+
+def redact_log_handlers(*loggers: logging.Logger) -> None:
+    """Put the redacting filter on every handler of these loggers (the root logger by default)."""
+    for logger in loggers or (logging.getLogger(),):
+        for handler in logger.handlers:
+            if not any(isinstance(f, _Redact) for f in handler.filters):
+                handler.addFilter(_Redact())

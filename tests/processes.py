@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -95,6 +96,69 @@ def cookie_from(response: requests.Response) -> str:
     return f"{BROWSER_COOKIE}={match.group(1)}"
 
 
+
+# Words that never belong in a log line (R64), whatever the values of this run.
+FORBIDDEN_IN_LOGS = ("access_token", "refresh_token", "Bearer ", "code=", "state=", "launch=", "Authorization")
+NESTED_JSON = "[" * 200_000 + "]" * 200_000
+
+
+def csrf_token_in(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form"
+    return match.group(1)
+
+
+def run_that_leaves_secrets_near_the_logs(app_url: str, ehr_url: str, cookie: str, launch_path: str,
+                                          store_fault) -> list[str]:
+    """After a launch, on a process that has not read this launch's summary yet: make the EHR fail (503,
+    JSON nested 200,000 deep), make and open a family-copy link, and make the app fail with a 500 while
+    `store_fault` (a context manager) breaks the store. Returns the secrets this adds to the launch's."""
+    headers = {"Cookie": cookie}
+    faults = [{"path_regex": r"^/fhir/AllergyIntolerance", "status": 503, "times": -1},
+              {"path_regex": r"^/fhir/Condition", "status": 200, "body": NESTED_JSON, "times": -1}]
+    requests.post(f"{ehr_url}/_sandbox/config", json={"faults": faults}, timeout=10).raise_for_status()
+    sections = requests.get(f"{app_url}{launch_path}sections", headers=headers, timeout=60)
+    assert sections.status_code == 200
+    lines = {line["key"]: line["html"] for line in map(json.loads, sections.text.splitlines())}
+    assert {key for key, html in lines.items() if 'data-state="failed"' in html} >= {"allergies", "conditions"}
+    requests.post(f"{ehr_url}/_sandbox/config", json={"faults": []}, timeout=10).raise_for_status()
+
+    page = requests.get(f"{app_url}{launch_path}family-copy?lang=en", headers=headers, timeout=30)
+    assert page.status_code == 200, page.text[:300]
+    csrf = csrf_token_in(page.text)
+    made = requests.post(f"{app_url}{launch_path}family-copy/link", headers=headers, timeout=30,
+                         data={"csrf_token": csrf, "lang": "en"})
+    link = re.search(r'href="(/copy/([^"/]+))"', made.text)
+    assert made.status_code == 200 and link, made.text[:300]
+    assert requests.get(f"{app_url}{link.group(1)}", timeout=30).status_code == 200  # a new tab: no cookie
+    assert requests.get(f"{app_url}{link.group(1)}/pdf", timeout=30).status_code == 200
+
+    with store_fault():
+        assert requests.get(f"{app_url}{launch_path}full", headers=headers, timeout=60).status_code == 500
+        try:  # the stream fails before its first line: the server's own error line, with the request's URI
+            requests.get(f"{app_url}{launch_path}sections?only=allergies", headers=headers, timeout=60)
+        except requests.RequestException:
+            pass
+    link_id, _, signature = link.group(2).split(".")
+    return [csrf, link.group(2), link_id, signature]
+
+
+@contextmanager
+def table_renamed(engine_url: str, table: str) -> Iterator[None]:
+    """A store fault: `table` is missing (as with a migration not applied) until the block ends."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(engine_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+        try:
+            yield
+        finally:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -42,6 +42,10 @@ class SandboxHandle:
     def fhir_requests(self) -> list[dict]:
         return requests.get(f"{self.url}/_sandbox/requests", timeout=5).json()
 
+    def token_requests(self) -> list[dict]:
+        """Grant type and status of each call to the token endpoint since the logs were last cleared."""
+        return requests.get(f"{self.url}/_sandbox/token-requests", timeout=5).json()
+
 
 
 class _IframeSrc(HTMLParser):
@@ -91,6 +95,40 @@ def launch_id_of(response) -> str:
     match = re.search(r"/p/([A-Za-z0-9_-]+)/", response.headers["Location"])
     assert match
     return match.group(1)
+
+
+def raw_request(port: int, request: bytes, timeout_s: float = 5) -> bytes:
+    """Send bytes as they are to a loopback port; the whole reply (b"" when none came)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def through_redacting_handler(emit) -> str:
+    """What a handler with the app's redacting filter writes for what `emit(logger)` logs."""
+    import io
+    import logging
+
+    from smart_app.security import redact_log_handlers
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    redact_log_handlers(logger)
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+LONG_REQUEST_LINE = b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -9,6 +9,8 @@ One gateway lives for one launch (one summary load). It
 - bounds in-flight requests with a semaphore shared by every thread using it (R44);
 - never sends the same GET twice: a thread-safe cache with in-flight coalescing (R45);
 - turns OperationOutcome entries of a searchset into notes, or a failure when fatal (R43);
+- reads every EHR body through one parser with size and depth limits (`fhir.bodies`), so a
+  body nested 200,000 deep fails its request like any unreadable answer;
 - maps HTTP failures onto smart_app.errors in one function, `raise_for_fhir_status`
   (`raise_for_write_status` for writes);
 - writes (transaction, create, update) retry only on 429/503 and only when repeating them cannot
@@ -36,6 +38,7 @@ from requests.adapters import HTTPAdapter
 
 from smart_app.clock import Clock
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
+from smart_app.fhir.bodies import UNREADABLE, parse_ehr_json, read_within_limit
 
 FhirJson = Mapping[str, Any]
 
@@ -302,8 +305,9 @@ class FhirGateway:
             with self._slots:
                 with self._lock:
                     self._sent += 1
-                response = self._session.request(method, url, data=json.dumps(body).encode("utf-8"),
-                                                 headers=headers, timeout=self._timeout_s, allow_redirects=False)
+                response = read_within_limit(self._session.request(
+                    method, url, data=json.dumps(body).encode("utf-8"), headers=headers, timeout=self._timeout_s,
+                    allow_redirects=False, stream=True))
             status = response.status_code
             return response
         except requests.Timeout:
@@ -365,7 +369,8 @@ class FhirGateway:
             with self._slots:
                 with self._lock:
                     self._sent += 1
-                response = self._session.get(url, headers=headers, timeout=self._timeout_s, allow_redirects=False)
+                response = read_within_limit(self._session.get(url, headers=headers, timeout=self._timeout_s,
+                                                                allow_redirects=False, stream=True))
             status = response.status_code
             return response
         except requests.Timeout:
@@ -464,8 +469,8 @@ def _resource_type(resource: FhirJson) -> str:
 def _diagnostics(response: requests.Response) -> str:
     """' The EHR said: …' from an OperationOutcome body, or '' (never the body itself)."""
     try:
-        body = response.json()
-    except ValueError:
+        body = parse_ehr_json(response.content)
+    except FhirAccessError:
         return ""
     text = outcome_text(body) if isinstance(body, Mapping) else ""
     return f" The EHR said: {text}" if text else ""
@@ -495,12 +500,9 @@ def _resource_type_in(url: str) -> str:
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise FhirAccessError("The EHR sent an answer the app could not read.") from None
+    body = parse_ehr_json(response.content)
     if not isinstance(body, dict):
-        raise FhirAccessError("The EHR sent an answer the app could not read.")
+        raise FhirAccessError(UNREADABLE)
     return body
 
 

@@ -14,7 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from ..errors import LaunchError
+from ..errors import FhirAccessError, LaunchError
+from ..fhir.bodies import parse_ehr_json
 from ..tenants import Tenant
 
 CACHE_SECONDS = 300
@@ -96,9 +97,9 @@ class DiscoveryClient:
         if response.status_code != 200:
             raise LaunchError(f"The EHR's SMART configuration answered with HTTP {response.status_code}.")
         try:
-            document = response.json()
-        except ValueError as err:
-            raise LaunchError("The EHR's SMART configuration is not valid JSON.") from err
+            document = parse_ehr_json(response.content)
+        except FhirAccessError:
+            raise LaunchError("The EHR's SMART configuration could not be read as JSON.") from None
         configuration = configuration_from(document, tenant)
         with self._lock:
             self._cache[tenant.key] = (time.monotonic(), configuration)

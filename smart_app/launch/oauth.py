@@ -20,7 +20,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from ..errors import ConfigError, LaunchError, SessionExpired
+from ..errors import ConfigError, FhirAccessError, LaunchError, SessionExpired
+from ..fhir.bodies import check_ehr_body, parse_ehr_json
 from ..tenants import Tenant
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -101,7 +102,14 @@ def _session(tenant: Tenant, *, scope: str | None = None, timeout_s: float) -> O
             code_challenge_method="S256",
         )
     session.default_timeout = timeout_s
+    for hook in ("access_token_response", "refresh_token_response"):  # before authlib parses the answer
+        session.register_compliance_hook(hook, _within_limits)
     return session
+
+
+def _within_limits(response: requests.Response) -> requests.Response:
+    check_ehr_body(response.content)  # FhirAccessError past the size or depth limit
+    return response
 
 
 def authorization_url(
@@ -144,6 +152,8 @@ def exchange_code(tenant: Tenant, token_endpoint: str, *, code: str, code_verifi
         )
     except AuthlibBaseError as err:
         raise LaunchError(f"The EHR refused to complete the sign-in ({err.error}).") from None
+    except FhirAccessError:
+        raise LaunchError("The EHR's token service sent an answer the app could not read.") from None
     except (requests.RequestException, ValueError):
         raise LaunchError("The EHR's token service could not be reached.") from None
 
@@ -161,6 +171,8 @@ def refresh_tokens(tenant: Tenant, token_endpoint: str, refresh_token: str, keys
         if err.error == "invalid_grant":
             raise SessionExpired("The EHR ended access for this session.") from None
         raise SessionExpired(f"The EHR refused to renew access ({err.error}).") from None
+    except FhirAccessError:
+        raise SessionExpired("The EHR's token service sent an answer the app could not read.") from None
     except (requests.RequestException, ValueError):
         raise SessionExpired("The EHR's token service could not be reached to renew access.") from None
 
@@ -171,7 +183,7 @@ def validate_id_token(id_token: str, *, jwks_uri: str | None, issuer: str | None
     if not jwks_uri or not issuer:
         raise LaunchError("The EHR sent an id_token but no way to verify it.")
     try:
-        keys = KeySet.import_key_set(http_get(jwks_uri, timeout=timeout_s).json())
+        keys = KeySet.import_key_set(parse_ehr_json(http_get(jwks_uri, timeout=timeout_s).content))
         token = jwt.decode(id_token, keys, algorithms=["RS256", "RS384", "ES256", "ES384"])
         jwt.JWTClaimsRegistry(
             now=int(now),
@@ -180,7 +192,7 @@ def validate_id_token(id_token: str, *, jwks_uri: str | None, issuer: str | None
             aud={"essential": True, "value": client_id},
             exp={"essential": True},
         ).validate(token.claims)
-    except (requests.RequestException, ValueError, JoseError):
+    except (requests.RequestException, ValueError, JoseError, FhirAccessError):
         raise LaunchError("The EHR's identity token could not be verified.") from None
     fhir_user = token.claims.get("fhirUser")
     if not isinstance(fhir_user, str) or not fhir_user:

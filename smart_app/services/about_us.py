@@ -170,7 +170,7 @@ class AboutUsService:
         """(lang, rendered copy) of a well-signed, unexpired link; None otherwise."""
         now = self.clock.now()
         link_id = verify_link(token, self.link_secret, now)
-        found = self.store.open_link(digest(link_id), now) if link_id else None
+        found = self.store.open_link(digest(link_id) if link_id else None, now)  # purges even when refused
         if found is None:
             return None
         _, _, lang, document = found

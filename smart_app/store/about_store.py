@@ -123,18 +123,24 @@ class AboutStore:
     def save_link(self, link_hash: str, iss: str, patient_id: str, *, lang: str, document: str,
                   now: datetime, expires_at: datetime) -> None:
         with self.engine.begin() as conn:
-            conn.execute(family_copy_links.delete().where(family_copy_links.c.expires_at < now))
+            _purge_expired_links(conn, now)
             conn.execute(family_copy_links.insert().values(
                 link_hash=link_hash, iss=iss, patient_id=patient_id, lang=lang, document=document,
                 created_at=now, expires_at=expires_at))
 
-    def open_link(self, link_hash: str, now: datetime) -> tuple[str, str, str, str] | None:
-        """(iss, patient_id, lang, document) of a link that has not expired; None otherwise."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(family_copy_links).where(family_copy_links.c.link_hash == link_hash)).first()
-        if row is None or _aware(row.expires_at) <= now:
-            return None
-        return row.iss, row.patient_id, row.lang, row.document
+    def open_link(self, link_hash: str | None, now: datetime) -> tuple[str, str, str, str] | None:
+        """(iss, patient_id, lang, document) of a link that has not expired; None otherwise. Every
+        expired link is deleted first, this one included (None: a link that did not verify)."""
+        with self.engine.begin() as conn:
+            _purge_expired_links(conn, now)
+            row = conn.execute(sa.select(family_copy_links)
+                               .where(family_copy_links.c.link_hash == link_hash)).first() if link_hash else None
+        return (row.iss, row.patient_id, row.lang, row.document) if row else None
+
+
+def _purge_expired_links(conn: sa.Connection, now: datetime) -> None:
+    """The rendered copies (PHI) of expired links go as soon as anything touches the links."""
+    conn.execute(family_copy_links.delete().where(family_copy_links.c.expires_at <= now))
 
 
 def _key(iss: str, patient_id: str, kind: str):

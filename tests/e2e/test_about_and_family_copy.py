@@ -12,6 +12,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from markupsafe import Markup, escape
 
@@ -283,3 +284,17 @@ def test_a_tampered_or_expired_link_opens_nothing(chart, app):
     assert about_us.verify_link(token, secret, CLOCK.now() + timedelta(minutes=11)) is None
     assert about_us.verify_link(token, b"other" * 8, CLOCK.now()) is None
 
+
+
+def test_opening_any_link_deletes_the_copies_of_expired_ones(chart, app):
+    from smart_app.store.about import family_copy_links
+
+    page = chart.post("/family-copy", "/family-copy/link", {}).get_data(as_text=True)
+    path = re.search(r'href="(/copy/[^"]+)"', page).group(1)
+    engine = app.extensions["spoc"].engine
+    with engine.begin() as conn:  # the link's ten minutes are over
+        conn.execute(family_copy_links.update().values(expires_at=CLOCK.now() - timedelta(seconds=1)))
+    assert app.test_client().get("/copy/not-a-link.1.x").status_code == 404  # refused before the store, still purges
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(family_copy_links)).scalar() == 0
+    assert app.test_client().get(path).status_code == 404

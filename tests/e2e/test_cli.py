@@ -12,7 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,9 +25,10 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from joserfc.jwk import KeySet
 
-from smart_app.cli import main
+from smart_app.cli import DemoRequestHandler, main
 from smart_app.security import BROWSER_COOKIE
-from tests.support import ROOT, SandboxHandle, chart_launch_url
+from tests.processes import FORBIDDEN_IN_LOGS, run_that_leaves_secrets_near_the_logs, table_renamed
+from tests.support import LONG_REQUEST_LINE, ROOT, SandboxHandle, chart_launch_url, query_of, raw_request
 
 WAIT_S = 30
 CHILD = "sofia-rivera"
@@ -85,6 +90,26 @@ def test_tenants_check_names_each_problem_by_line(tmp_path, capsys):
 
 # --- spoc demo ---------------------------------------------------------------------------------
 
+
+def test_the_demo_server_answers_a_request_line_over_64_kb_with_414_and_goes_on_serving():
+    from werkzeug.serving import make_server
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, hello, threaded=True, request_handler=DemoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        reply = raw_request(server.port, LONG_REQUEST_LINE)
+        assert reply.split(b"\r\n", 1)[0].split(b" ")[1] == b"414", reply[:200]
+        assert requests.get(f"http://127.0.0.1:{server.port}/", timeout=5).text == "ok"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
 def wait_for(check, what: str, demo: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -108,41 +133,87 @@ def stop(demo: subprocess.Popen) -> int | None:
         return None
 
 
-def test_spoc_demo_serves_the_sandbox_ehr_and_a_chart_launch_lands_in_the_app(tmp_path):
+@dataclass
+class Demo:
+    ehr: str
+    app: str
+    app_port: int
+    log: Path
+    process: subprocess.Popen
+    exit_code: int | str | None = "not stopped"
+
+    def stop(self) -> None:
+        self.exit_code = stop(self.process)
+
+
+@contextmanager
+def running_demo(tmp_path: Path) -> Iterator[Demo]:
+    """`spoc demo` on free ports, once its sandbox EHR and the app both answer."""
     ehr_port, app_port = free_port(), free_port()
-    ehr, app = f"http://localhost:{ehr_port}", f"http://127.0.0.1:{app_port}"
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         # Its own process group, so the sandbox child it starts can be cleaned up if the demo hangs.
-        demo = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "smart_app.cli", "demo", "--ehr-port", str(ehr_port), "--app-port", str(app_port),
              "--data-dir", str(tmp_path / "demo")],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    exit_code = "not stopped"
+    demo = Demo(f"http://localhost:{ehr_port}", f"http://127.0.0.1:{app_port}", app_port, log, process)
     try:
-        wait_for(lambda: "Sofia" in requests.get(f"{ehr}/ehr/", timeout=2).text, "patient list", demo, log)
-        wait_for(lambda: requests.get(f"{app}/healthz", timeout=2).status_code == 200, "app /healthz", demo, log)
-        iframe = chart_launch_url(SandboxHandle(ehr, None), CHILD)
-        assert iframe.startswith(f"{app}/launch?")
-        start = requests.get(iframe, allow_redirects=False, timeout=10)
-        assert start.status_code == 302, start.text[:300]
-        cookie = re.search(rf"{BROWSER_COOKIE}=([^;]+)", start.headers["Set-Cookie"]).group(0)
-        callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"]
-        assert callback.startswith(f"{app}/callback?")
-        landed = requests.get(callback, headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
-        assert landed.status_code == 303, landed.text[:300]
-        assert re.search(r"/p/[A-Za-z0-9_-]+/$", landed.headers["Location"])
-        page = requests.get(requests.compat.urljoin(app, landed.headers["Location"]), headers={"Cookie": cookie},
-                            timeout=10)
-        assert page.status_code == 200
-        exit_code = stop(demo)
+        wait_for(lambda: "Sofia" in requests.get(f"{demo.ehr}/ehr/", timeout=2).text, "patient list", process, log)
+        wait_for(lambda: requests.get(f"{demo.app}/healthz", timeout=2).status_code == 200, "app /healthz", process,
+                 log)
+        yield demo
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait(timeout=5)
-    assert exit_code is not None, "spoc demo did not exit within 10 s of SIGTERM"
-    assert exit_code in (0, -signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def chart_launch_in(demo: Demo) -> tuple[str, str, list[str]]:
+    """Open Sofia's chart in the demo EHR and follow the launch; (Cookie header, launch path, secrets seen)."""
+    iframe = chart_launch_url(SandboxHandle(demo.ehr, None), CHILD)
+    assert iframe.startswith(f"{demo.app}/launch?")
+    start = requests.get(iframe, allow_redirects=False, timeout=10)
+    assert start.status_code == 302, start.text[:300]
+    cookie = re.search(rf"{BROWSER_COOKIE}=([^;]+)", start.headers["Set-Cookie"]).group(0)
+    callback = requests.get(start.headers["Location"], allow_redirects=False, timeout=10).headers["Location"]
+    assert callback.startswith(f"{demo.app}/callback?")
+    landed = requests.get(callback, headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+    assert landed.status_code == 303, landed.text[:300]
+    launch_path = re.search(r"(/p/[A-Za-z0-9_-]+/)$", landed.headers["Location"])
+    assert launch_path
+    seen = [query_of(iframe)["launch"], query_of(start.headers["Location"])["state"], query_of(callback)["code"],
+            cookie.split("=", 1)[1], launch_path.group(1).split("/")[2]]
+    return cookie, launch_path.group(1), seen
+
+
+def test_spoc_demo_serves_the_sandbox_ehr_and_a_chart_launch_lands_in_the_app(tmp_path):
+    with running_demo(tmp_path) as demo:
+        cookie, launch_path, _ = chart_launch_in(demo)
+        page = requests.get(f"{demo.app}{launch_path}", headers={"Cookie": cookie}, timeout=10)
+        assert page.status_code == 200
+        data = tmp_path / "demo"  # PHI and tokens: the owner's only
+        assert {p.name: p.stat().st_mode & 0o777 for p in (data, data / "spoc.db", data / "demo-token.key")} == \
+            {"demo": 0o700, "spoc.db": 0o600, "demo-token.key": 0o600}
+        demo.stop()
+    assert demo.exit_code is not None, "spoc demo did not exit within 10 s of SIGTERM"
+    assert demo.exit_code in (0, -signal.SIGTERM)
+
+
+def test_the_demo_log_holds_no_handle_link_state_code_or_token_after_ehr_errors_and_a_500(tmp_path):
+    with running_demo(tmp_path) as demo:
+        cookie, launch_path, seen = chart_launch_in(demo)
+        seen += run_that_leaves_secrets_near_the_logs(
+            demo.app, demo.ehr, cookie, launch_path,
+            lambda: table_renamed(f"sqlite:///{tmp_path / 'demo' / 'spoc.db'}", "item_curations"))
+        assert b" 414 " in raw_request(demo.app_port, LONG_REQUEST_LINE).split(b"\r\n", 1)[0]
+        demo.stop()
+    text = demo.log.read_text(errors="replace")
+    assert '"GET /copy/~' in text and '"GET /p/~/full" 500' in text  # the link and the 500, redacted
+    assert "unexpected_error" in text and "Error on request" in text  # the app's error line and werkzeug's
+    for forbidden in (*FORBIDDEN_IN_LOGS, *seen):  # R64
+        assert forbidden not in text, f"the demo logged {forbidden[:12]}…"
 
 
 @pytest.mark.parametrize("which", ["--ehr-port", "--app-port"])

@@ -112,11 +112,16 @@ def test_a_replayed_callback_is_refused(client, sandbox):
 
 
 def test_unknown_or_missing_state_is_refused_without_a_token_request(client, sandbox):
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    code = query_of(authorize_at_sandbox(start.headers["Location"]))["code"]  # a real code, never redeemed
     sandbox.control("requests/clear")
-    for query in ("code=abc&state=forged-state-value", "code=abc"):
+    for query in (f"code={code}&state=forged-state-value", f"code={code}"):
         response = client.get(f"/callback?{query}")
         assert response.status_code == 400  # R12
         assert "relaunch" in response.get_data(as_text=True).lower()
+    assert sandbox.token_requests() == []
+    launch(client, sandbox, CHILD)  # the log does see the token request of a launch that completes
+    assert sandbox.token_requests() == [{"grant_type": "authorization_code", "status": 200}]
 
 
 def test_an_expired_state_is_refused(client, sandbox, app):

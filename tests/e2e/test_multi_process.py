@@ -1,5 +1,6 @@
 """Two `spoc serve` processes on one PostgreSQL: a launch begun on one completes on the other, and
-neither process logs a token, code, state or launch value (issue 2; R64).
+neither process logs a token, code, state, launch value, launch handle or family-copy link, not even
+in the error lines of an EHR failure or of a 500 (issue 2, issue 12; R64).
 
 Layer: end to end through real processes (gunicorn) and the sandbox EHR on a loopback port.
 """
@@ -11,13 +12,18 @@ import re
 import pytest
 import requests
 
-from tests.processes import cookie_from, sandbox_and_two_instances
+from tests.processes import (
+    FORBIDDEN_IN_LOGS,
+    cookie_from,
+    run_that_leaves_secrets_near_the_logs,
+    sandbox_and_two_instances,
+    table_renamed,
+)
 from tests.support import query_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CHILD = "sofia-rivera"
-FORBIDDEN_IN_LOGS = ("access_token", "refresh_token", "Bearer ", "code=", "state=", "launch=", "Authorization")
 
 
 def test_a_launch_begun_on_one_process_completes_on_another_and_no_secret_is_logged(postgres_database, tmp_path):
@@ -41,8 +47,14 @@ def test_a_launch_begun_on_one_process_completes_on_another_and_no_secret_is_log
         assert "Sofia Isabel Rivera" in sections.text
         seen = [chart_launch["launch"], query_of(start.headers["Location"])["state"], query_of(callback)["code"],
                 cookie.split("=", 1)[1], launch_path.group(1).split("/")[2]]
+        seen += run_that_leaves_secrets_near_the_logs(
+            b.url, instances.ehr_url, cookie, launch_path.group(1),
+            lambda: table_renamed(postgres_database, "item_curations"))
     logs = {"A": a.log_text(), "B": b.log_text()}
     assert "/callback" in logs["B"] and "/launch" in logs["A"]  # the access logs did record the requests
+    assert '"GET /copy/~' in logs["B"] and '"GET /p/~/full' in logs["B"]  # the link and the 500, redacted
+    # both kinds of error line: the app's own, and gunicorn's for a failure it caught itself
+    assert "unexpected_error" in logs["B"] and "Error handling request GET /p/~/sections" in logs["B"]
     for name, text in logs.items():  # R64
-        for forbidden in (*FORBIDDEN_IN_LOGS, *seen):
+        for forbidden in (*FORBIDDEN_IN_LOGS, *seen, CHILD):
             assert forbidden not in text, f"process {name} logged {forbidden[:12]}…"

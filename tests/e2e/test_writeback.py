@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -302,11 +303,19 @@ def test_without_documentreference_either_the_plan_stays_in_the_app_and_says_why
     assert not [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
 
 
-def test_the_pdf_rendition_opens_as_a_pdf(app, sandbox, chart):
+def test_the_pdf_rendition_opens_as_a_pdf_of_the_signed_plan(app, sandbox, chart, tmp_path):
     sign(app, sandbox, a_plan())
     response = chart.client.get(f"/p/{chart.launch_id}/filing/pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
+    pdf = tmp_path / "plan.pdf"
+    pdf.write_bytes(response.data)
+    text = " ".join(subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
+                                   timeout=60).stdout.decode().split())
+    assert "Sofia Isabel Rivera" in text
+    plan = a_plan()
+    for line in (*(g.text for g in plan.goals), *(a.text for a in plan.actions), "Maya Chen", "Dr Grace Okafor"):
+        assert line in text, line
 
 
 def test_with_the_default_scopes_a_revision_is_filed_even_though_tasks_cannot_be_read_back(settings, sandbox):

@@ -122,6 +122,19 @@ def test_a_code_is_single_use(client):
     assert replay.status_code == 400 and replay.json["error"] == "invalid_grant"
 
 
+def test_every_token_request_is_logged_by_grant_and_status_without_its_values(client):
+    code, verifier = authorize_code(client)
+    refresh = exchange(client, code, verifier).json["refresh_token"]
+    exchange(client, code, verifier)  # a replayed code
+    client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": "spoc-demo"})
+    logged = client.get("/_sandbox/token-requests").json
+    assert logged == [{"grant_type": "authorization_code", "status": 200},
+                      {"grant_type": "authorization_code", "status": 400},
+                      {"grant_type": "refresh_token", "status": 200}]
+    client.post("/_sandbox/requests/clear")
+    assert client.get("/_sandbox/token-requests").json == []
+
+
 def test_a_code_is_bound_to_its_redirect_uri(client):
     code, verifier = authorize_code(client)
     refused = exchange(client, code, verifier, redirect_uri="http://127.0.0.1:8100/other")

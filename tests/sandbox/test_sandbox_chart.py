@@ -22,6 +22,7 @@ from tests.sandbox.conftest import (
     query_of,
     small_record,
 )
+from tests.support import LONG_REQUEST_LINE, raw_request
 
 APP_LAUNCH = "http://127.0.0.1:8100/launch"
 
@@ -113,3 +114,13 @@ def test_parallel_reads_and_writes_over_http_are_all_answered_and_all_kept():
     finally:
         running.shutdown()
     assert set(outcomes) == {(200, 201)} and total == 16
+
+
+def test_a_request_line_over_64_kb_gets_414_and_the_sandbox_goes_on_serving():
+    running = serve_in_thread(create_sandbox(SandboxConfig(resources=small_record())), host="127.0.0.1")
+    try:
+        reply = raw_request(running.port, LONG_REQUEST_LINE)
+        assert reply.split(b"\r\n", 1)[0].split(b" ")[1] == b"414", reply[:200]
+        assert requests.get(f"{running.url}/fhir/metadata", timeout=5).status_code == 200
+    finally:
+        running.shutdown()

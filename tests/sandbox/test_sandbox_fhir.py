@@ -303,6 +303,17 @@ def test_server_error_faults_are_operation_outcomes(client, launch, status):
     assert failed.status_code == status and failed.json["resourceType"] == "OperationOutcome"
 
 
+def test_a_body_fault_answers_with_that_body_as_it_is(client, launch):
+    headers = launch().headers
+    nested = "[" * 5000 + "]" * 5000  # what a broken or hostile EHR might send
+    client.post("/_sandbox/config", json={"faults": [
+        {"path_regex": "^/fhir/Condition", "status": 200, "body": nested, "times": 1}]})
+    answered = client.get("/fhir/Condition?patient=p1", headers=headers)
+    assert answered.status_code == 200 and answered.get_data(as_text=True) == nested
+    assert answered.mimetype == "application/fhir+json"
+    assert client.get("/fhir/Condition?patient=p1", headers=headers).json["resourceType"] == "Bundle"
+
+
 def test_resources_can_be_added_while_running(client, launch):
     headers = launch().headers
     client.post("/_sandbox/resources", json=[{**small_record()[5], "id": "c-new"}])

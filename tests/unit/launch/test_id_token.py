@@ -1,5 +1,7 @@
 """id_token checks (R22) against the app's clock, with a little room for an EHR's clock running ahead."""
 
+import json
+
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -12,8 +14,11 @@ NOW = 1_900_000_000
 
 
 class Answer:
+    """The JWKS answer as requests gives it: the app reads its bytes through its JSON limits."""
+
     def __init__(self, body):
         self.body = body
+        self.content = json.dumps(body).encode()
 
     def json(self):
         return self.body
