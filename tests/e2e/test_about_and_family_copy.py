@@ -287,7 +287,7 @@ def test_a_tampered_or_expired_link_opens_nothing(chart, app):
 
 
 def test_opening_any_link_deletes_the_copies_of_expired_ones(chart, app):
-    from smart_app.store.about import family_copy_links
+    from smart_app.store.schema import family_copy_links
 
     page = chart.post("/family-copy", "/family-copy/link", {}).get_data(as_text=True)
     path = re.search(r'href="(/copy/[^"]+)"', page).group(1)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from smart_app.store import create_engine
-from smart_app.store.about import AboutStore, family_copy_links
+from smart_app.store.about_store import AboutStore, family_copy_links
 
 ISS, PID = "https://ehr.example/fhir", "p1"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from smart_app.store import create_engine
-from smart_app.store.tables import launch_sessions
+from smart_app.store.schema import launch_sessions
 from tests.support import through_redacting_handler
 
 HANDLE = "h4ndle-that-must-not-be-logged"
