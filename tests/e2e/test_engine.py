@@ -30,9 +30,6 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 FHIR_JSON = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 GOAL_SYSTEM = "urn:spoc:test:goal"
 SOFIA = "sofia-rivera"
-BARE_ID_FINDING = (
-    "finding: Medplum's in-memory search matches a reference parameter only as 'Type/id' "
-    "(patient=Patient/sofia-rivera), never as a bare id (patient=sofia-rivera), which the app sends")
 
 
 @pytest.fixture
@@ -145,7 +142,7 @@ def test_the_engine_stamps_last_updated_itself(engine):
 
 
 def test_a_reference_search_by_bare_id_finds_nothing(engine):
-    """What the engine does (a finding, see BARE_ID_FINDING): the same search, two spellings."""
+    """What the engine does: the same search, two spellings."""
     by_reference = fhir(engine, "GET", f"Condition?patient=Patient/{SOFIA}").json()["total"]
     by_bare_id = fhir(engine, "GET", f"Condition?patient={SOFIA}").json()["total"]
     assert (by_reference > 0, by_bare_id) == (True, 0)
@@ -197,29 +194,10 @@ class TestTheSummaryThroughTheFrontDoor:
     def tenants(self, two_ehrs) -> TenantRegistry:
         return TenantRegistry([a_tenant(ehr) for ehr in two_ehrs])
 
-    @pytest.mark.xfail(strict=True, reason=BARE_ID_FINDING)
     @pytest.mark.parametrize("patient_id", PATIENT_IDS)
     def test_it_is_the_summary_from_the_sandbox(self, client, two_ehrs, patient_id):
-        plain, engine = (summary(client, ehr, patient_id) for ehr in two_ehrs)
-        assert plain == engine, differences(plain, engine)
-
-    @pytest.fixture
-    def patient_named_as_a_reference(self, monkeypatch):
-        """The app's searches with `patient=Patient/{id}` instead of a bare id: what else differs, past the
-        bare-id finding. A probe in the test only; the app still sends bare ids."""
-        from smart_app.fhir.gateway import FhirGateway
-
-        search = FhirGateway.search
-
-        def by_reference(gateway, resource_type, params, **kwargs):
-            return search(gateway, resource_type, [(n, f"Patient/{v}" if n == "patient" and "/" not in v else v)
-                                                   for n, v in params], **kwargs)
-
-        monkeypatch.setattr(FhirGateway, "search", by_reference)
-
-    @pytest.mark.parametrize("patient_id", PATIENT_IDS)
-    def test_past_the_bare_id_finding_it_is_the_same(self, client, two_ehrs, patient_named_as_a_reference,
-                                                      patient_id):
+        """The app names the patient as `Patient/{id}`, which both servers match (the engine matches nothing
+        for a bare id: see test_a_reference_search_by_bare_id_finds_nothing)."""
         plain, engine = (summary(client, ehr, patient_id) for ehr in two_ehrs)
         assert plain == engine, differences(plain, engine)
 
