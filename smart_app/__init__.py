@@ -110,14 +110,15 @@ def build_services(settings: Settings, engine, sessions: SessionStore, audit: Au
     curations, plans = CurationStore(engine), PlanStore(engine)
     snapshots = TrackingStore(engine)
     summary = SummaryService(ehr, curations, audit, clock)
-    planning = PlanningService(plans, snapshots, curations, sessions, summary, audit, clock)
-    about_us = AboutUsService(AboutStore(engine), summary, planning, audit, clock,
+    about_store = AboutStore(engine)
+    planning = PlanningService(plans, snapshots, curations, about_store, sessions, summary, audit, clock)
+    about_us = AboutUsService(about_store, summary, planning, audit, clock,
                               link_secret=link_secret(settings.secret_key, settings.token_keys),
                               family_css=(STATIC_DIR / "css" / "family.css").read_text(encoding="utf-8"))
     return Services(
         summary=summary,
         planning=planning,
         tracking=TrackingService(planning, snapshots, summary, ehr, audit, clock),
-        filing=FilingService(ehr, FilingStore(engine), planning, summary, about_us, audit, clock),
+        filing=FilingService(ehr, FilingStore(engine), planning, summary, audit, clock),
         about_us=about_us,
     )

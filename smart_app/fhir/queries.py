@@ -86,6 +86,8 @@ NOT_OFFERED_NOTES = {
 }
 # Searches chosen by the CapabilityStatement (or by the site's profile); every other search is asked at once.
 CAPABILITY_CHOSEN = frozenset({"MedicationStatement", "DeviceUseStatement", "DeviceRequest"})
+NOT_OFFERED_STATUSES = frozenset({404, 405, 501})
+NOT_OFFERED_NOTE = "This EHR does not offer this part of the record to apps."
 LOOKUP_CAPPED_NOTE = "Some linked details (such as clinician or medicine names) were not looked up."
 LOOKUP_FAILED_NOTE = "Some linked details could not be read from the EHR."
 
@@ -433,11 +435,26 @@ def fetch_source_record(
 
 
 def _fetch_section(key: str, context: _Context) -> SectionFetch:
-    """One section; an EHR failure makes it FAILED with a plain note rather than an exception."""
+    """One section; an EHR failure makes it FAILED with a plain note rather than an exception, or
+    NOT_OFFERED when the server refuses a search its CapabilityStatement does not list."""
     try:
         return _gather(key, context).fetch()
     except FhirAccessError as error:
+        if (isinstance(error, FhirHttpError) and error.status in NOT_OFFERED_STATUSES and key != "patient"
+                and _not_listed(key, context)):
+            return SectionFetch(key, state=SectionState.NOT_OFFERED, notes=(NOT_OFFERED_NOTE,))
         return SectionFetch(key, state=SectionState.FAILED, notes=(failure_note(error),))
+
+
+def _not_listed(key: str, context: _Context) -> bool:
+    """The server's CapabilityStatement is known and does not list a search of this section's records."""
+    try:
+        capabilities = context.capabilities.get()
+    except FhirAccessError:
+        return False
+    searches = planned_searches(key, context.patient_id, context.profile, today=context.today)
+    return capabilities is not None and capabilities.known and not any(
+        capabilities.supports_search(s.resource_type) for s in searches)
 
 
 def failure_note(error: FhirAccessError) -> str:

@@ -24,6 +24,8 @@ from smart_app.plan import i18n
 from smart_app.plan import summary as s
 from smart_app.plan.curation import AddedItem, ItemCuration
 from smart_app.plan.model import ActionStatus, GoalKind, GoalLifecycle, NegotiatedAction, PlanState, PlanVersion, Role
+from smart_app.plan.record import SectionState
+from smart_app.plan.section_status import no_known_allergies_text, section_status
 from smart_app.plan.text import clean_text
 
 LOINC = "http://loinc.org"
@@ -533,6 +535,9 @@ class FamilyCopy:
     other_actions: tuple[CopyAction, ...]
     care_team: tuple[CopyLine, ...]
     sharing: tuple[CopyLine, ...]
+    # What the reader is told about each list from the health record besides its items: "none", "could
+    # not be loaded on …", "only part…" (plan.section_status); absent when the list is complete with items.
+    statuses: Mapping[str, str] = field(default_factory=dict)
 
 
 def copy_language(requested: str | None, intake: IntakeAnswers | None, header: s.PatientHeader | None) -> str:
@@ -546,11 +551,14 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
                       sections: Mapping[str, s.SummarySection], intake: IntakeAnswers | None,
                       emergency: EmergencyInfo | None, consent: Sequence[ConsentEntry],
                       signed: PlanVersion | None, curations: Mapping[str, ItemCuration] | None = None,
-                      added: Sequence[AddedItem] = ()) -> FamilyCopy:
+                      added: Sequence[AddedItem] = (), read_on: date | None = None) -> FamilyCopy:
     """The family copy of the current signed plan (or, without one, of everything else).
 
     Consent is applied throughout: a provider or organisation not consented on `today` is never named
-    (care team, action owners, suppliers); its role is shown instead where the plan needs one."""
+    (care team, action owners, suppliers); its role is shown instead where the plan needs one.
+
+    `sections` are as the EHR was read on `read_on` (today, or the day the plan was signed); a section
+    that is missing, failed or incomplete is said to be so, never shown as empty."""
     lang = i18n.supported(lang) or i18n.DEFAULT_LANGUAGE
     words = i18n.labels(lang)
     intake = intake or IntakeAnswers()
@@ -562,6 +570,13 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
 
     plan = signed.plan if signed and signed.plan.state is PlanState.SIGNED else None
     conditions = tuple(CopyLine(i.label) for i in shown.items("conditions"))
+    lists = {"allergies": "allergies", "conditions": "conditions", "medications": "medications",
+             "equipment": "equipment", "emergency_contacts": "patient", "ehr_documents": "documents",
+             "care_team": "care_team"}
+    statuses = {name: text for name, key in lists.items()
+                if (text := shown.status(key, read_on or today, lang))}
+    if not _lines(emergency.key_diagnoses) and "conditions" in statuses:  # the key diagnoses come from the EHR
+        statuses["key_diagnoses"] = statuses["conditions"]
     return FamilyCopy(
         lang=lang,
         labels=words,
@@ -579,7 +594,7 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         baseline=emergency.baseline,
         instructions=emergency.instructions,
         key_diagnoses=tuple(_lines(emergency.key_diagnoses)) or tuple(c.label for c in conditions),
-        allergies=tuple(_allergy_line(i, words) for i in shown.items("allergies")),
+        allergies=tuple(_allergy_line(i, words, lang) for i in shown.items("allergies")),
         emergency_contacts=tuple(_contact_line(i, words) for i in shown.items("patient")),
         guardianship=emergency.guardianship,
         family_documents=emergency.family_documents,
@@ -595,6 +610,7 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         care_team=_care_team(shown.items("care_team"), added, words, allowed),
         sharing=tuple(CopyLine(e.recipient, tuple(p for p in (e.role, _period(e, lang, words)) if p))
                       for e in consent if e.in_force(today)),
+        statuses=statuses,
     )
 
 
@@ -611,6 +627,13 @@ class _Shown:
             return []
         return [i for i in section.active if not self._hidden(i)]
 
+    def status(self, key: str, read_on: date, lang: str) -> str:
+        """The one wording for this list (plan.section_status); a section never read is "failed"."""
+        section = self.sections.get(key)
+        state = section.state if section is not None else SectionState.FAILED
+        found = section_status(key, SectionState(state), shown=len(self.items(key)), read_on=read_on, lang=lang)
+        return found.text if found else ""
+
     def _hidden(self, item: s.SummaryItem) -> bool:
         curation = self.curations.get(s.item_key(item))
         return bool(curation and curation.hidden)
@@ -624,7 +647,9 @@ def _lines(text: str) -> list[str]:
     return [line.strip(" -•\t") for line in text.splitlines() if line.strip(" -•\t")]
 
 
-def _allergy_line(item: s.AllergyItem, words: Mapping[str, str]) -> CopyLine:
+def _allergy_line(item: s.AllergyItem, words: Mapping[str, str], lang: str) -> CopyLine:
+    if item.no_known:
+        return CopyLine(no_known_allergies_text(item.label, item.source.recorded, lang))
     details = (f"{words['reaction']}: {', '.join(item.reactions)}",) if item.reactions else ()
     return CopyLine(item.label, details, words["serious"] if item.criticality == i18n.CRITICALITY_HIGH else "")
 

@@ -15,7 +15,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from . import summary as s
+from .about import ABOUT_US_ITEMS, QUESTIONS, IntakeAnswers, answer_display
 from .model import ROLE_LABELS, ActionStatus, GoalKind, NegotiatedAction, Plan
+from .record import SectionState
+from .section_status import no_known_allergies_text, section_status
+from .signed_record import SignedRecord
 from .text import clean_text, isolated
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -33,10 +38,12 @@ ACTION_STATUS_LABELS: dict[ActionStatus, str] = {
 
 @dataclass(frozen=True, slots=True)
 class SummaryBlock:
-    """One section of the medical summary as it reads in the narrative: a title and its lines."""
+    """One section of the medical summary as it reads in the narrative: a title, its lines, and what the
+    reader must be told besides them (none, could not be loaded, only part: plan.section_status)."""
 
     title: str
     lines: tuple[str, ...]
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,8 @@ class NarrativeParts:
     about_us: tuple[tuple[str, str], ...] = ()  # (heading, the family's words)
     summary: tuple[SummaryBlock, ...] = ()
     patient: str = ""  # "Sofia Isabel Rivera · born 2018-08-20 · MRN SB-100001": who the plan is for
+    emergency: tuple[tuple[str, str], ...] = ()  # (heading, words) from the emergency information
+    record_note: str = ""  # said when the summary is not the one kept at signing
 
 
 def plan_narrative(plan: Plan, parts: NarrativeParts = NarrativeParts()) -> str:
@@ -56,6 +65,7 @@ def plan_narrative(plan: Plan, parts: NarrativeParts = NarrativeParts()) -> str:
         _add(root, "p", parts.patient)
     _add(root, "p", _status_line(plan))
     _about_us(root, plan, parts)
+    _emergency(root, parts)
     _medical_summary(root, parts)
     _goals_and_actions(root, plan)
     _signoffs(root, plan)
@@ -84,18 +94,29 @@ def _about_us(root: ET.Element, plan: Plan, parts: NarrativeParts) -> None:
         _add(root, "p", NOT_RECORDED)
 
 
+def _emergency(root: ET.Element, parts: NarrativeParts) -> None:
+    if not parts.emergency:
+        return
+    _add(root, "h3", "In an emergency")
+    for heading, words in parts.emergency:
+        _add(root, "h4", heading)
+        _add(root, "p", words)
+
+
 def _medical_summary(root: ET.Element, parts: NarrativeParts) -> None:
     _add(root, "h3", "Medical summary")
+    if parts.record_note:
+        _add(root, "p", parts.record_note)
     if not parts.summary:
         _add(root, "p", NOT_RECORDED)
     for block in parts.summary:
         _add(root, "h4", block.title)
-        if not block.lines:
-            _add(root, "p", "None recorded.")
-            continue
-        listing = _add(root, "ul")
-        for line in block.lines:
-            _add(listing, "li", line)
+        if block.lines:
+            listing = _add(root, "ul")
+            for line in block.lines:
+                _add(listing, "li", line)
+        if block.status:
+            _add(root, "p", block.status)
 
 
 def _goals_and_actions(root: ET.Element, plan: Plan) -> None:
@@ -168,3 +189,104 @@ def _text(value: str) -> str:
 
 def _last(parent: ET.Element) -> ET.Element:
     return parent[len(parent) - 1]
+
+
+# -- the parts of the narrative that come from the signed record -------------------------------------
+
+# What a reader in an emergency needs from the summary, in this order.
+NARRATIVE_SECTIONS: tuple[str, ...] = ("allergies", "conditions", "medications", "equipment", "care_team",
+                                       "patient")
+EMERGENCY_HEADINGS = (("baseline", "What is normal for me"), ("instructions", "In an emergency, please"),
+                      ("key_diagnoses", "Key diagnoses"), ("guardianship", "Who makes decisions"),
+                      ("family_documents", "Documents the family holds"))
+
+
+def narrative_parts(record: SignedRecord, *, kept: bool = True) -> NarrativeParts:
+    """The narrative's About us, emergency and medical summary from what was signed. `kept` is False when
+    the record is today's, because none was kept at the signing (the narrative then says so)."""
+    blocks = tuple(summary_block(record, key) for key in NARRATIVE_SECTIONS)
+    hospital = _hospital_use_block(record)
+    return NarrativeParts(
+        about_us=about_us_pairs(record.intake),
+        summary=blocks + ((hospital,) if hospital else ()),
+        patient=patient_line(record.header),
+        emergency=tuple((heading, value) for name, heading in EMERGENCY_HEADINGS
+                        if (value := getattr(record.emergency, name))),
+        record_note="" if kept else (f"Read from the health record on {_day(record.read_on)}: the summary was not "
+                                     "kept when this version was signed."),
+    )
+
+
+def summary_block(record: SignedRecord, key: str) -> SummaryBlock:
+    """One section as signed: the items the coordinator kept, with her notes and additions, and its status."""
+    section = record.section(key)
+    curations = record.curation_by_ref
+    lines = []
+    for item in section.active if section else ():
+        curation = curations.get(s.item_key(item))
+        if curation and curation.hidden:
+            continue
+        line = item_line(item)
+        lines.append(f"{line} (note: {curation.note})" if curation and curation.note else line)
+    lines += [" — ".join(p for p in (a.label, a.contact, a.note) if p) for a in record.added if a.section == key]
+    state = SectionState(section.state) if section else SectionState.FAILED
+    status = section_status(key, state, shown=len(lines), read_on=record.read_on)
+    return SummaryBlock(s.SECTION_TITLES.get(key, key), tuple(lines), status.text if status else "")
+
+
+def item_line(item: s.SummaryItem) -> str:
+    """One item in a printed line, with what a reader in an emergency needs: doses, reactions, phones."""
+    match item:
+        case s.AllergyItem() if item.no_known:
+            return no_known_allergies_text(item.label, item.source.recorded)
+        case s.AllergyItem():
+            said = [f"reaction: {', '.join(item.reactions)}" if item.reactions else "",
+                    f"criticality {item.criticality}" if item.criticality else ""]
+            return _with(item.label, "; ".join(p for p in said if p))
+        case s.MedicationItem():
+            return _with(item.label, item.dose_text)
+        case s.EquipmentItem():
+            return _with(item.label, f"supplier {item.supplier}" if item.supplier else "")
+        case s.CareTeamMember():
+            roles = ", ".join(dict.fromkeys(p for p in (item.role, item.specialty) if p))
+            return _with(item.name, " · ".join(p for p in (roles, f"phone {item.phone}" if item.phone else "") if p))
+        case s.Contact():
+            return _with(item.name, " · ".join(p for p in (item.relationship,
+                                                           f"phone {item.phone}" if item.phone else "") if p))
+    return str(getattr(item, "label", ""))
+
+
+def _hospital_use_block(record: SignedRecord) -> SummaryBlock | None:
+    """ED visits and admissions of the last 12 months, or why they are not known."""
+    section = record.section("encounters")
+    if section is None:
+        return None
+    title = "Hospital use, last 12 months"
+    if section.state in (SectionState.FAILED, SectionState.NOT_OFFERED):
+        status = section_status("encounters", SectionState(section.state), shown=0, read_on=record.read_on)
+        return SummaryBlock(title, (), status.text if status else "")
+    use = s.hospital_use_of(section, today=record.read_on)
+    more = "" if use is None or use.complete else " or more"
+    lines = (f"Emergency department visits: {use.ed_visits_12m}{more}",
+             f"Hospital admissions: {use.admissions_12m}{more}") if use else ()
+    return SummaryBlock(title, lines)
+
+
+def about_us_pairs(answers: IntakeAnswers | None) -> tuple[tuple[str, str], ...]:
+    """The family's "About us" answers as (question, answer) for the narrative; () when not recorded."""
+    if answers is None:
+        return ()
+    return tuple((QUESTIONS[link_id].text, answer_display(link_id, answers.get(link_id)))
+                 for link_id in ABOUT_US_ITEMS if link_id in QUESTIONS and answers.get(link_id))
+
+
+def patient_line(header: s.PatientHeader | None) -> str:
+    """"Sofia Isabel Rivera · born 2018-08-20 · MRN SB-100001"; "" when the patient could not be read."""
+    if header is None:
+        return ""
+    return " · ".join(p for p in (header.name, f"born {header.birth_date.isoformat()}" if header.birth_date else "",
+                                  f"MRN {header.mrn}" if header.mrn else "") if p)
+
+
+def _with(label: str, detail: str) -> str:
+    return f"{label} — {detail}" if detail else label

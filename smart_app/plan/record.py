@@ -20,6 +20,7 @@ class SectionState(StrEnum):
     COMPLETE = "complete"
     INCOMPLETE = "incomplete"  # capped paging or a warning OperationOutcome: show what we have, say so
     FAILED = "failed"  # the EHR refused or errored: show "failed", offer a retry
+    NOT_OFFERED = "not-offered"  # this EHR does not share this section with apps (by its capabilities)
 
 
 # Section keys, in the order the summary shows them. The query plan fills each with every resource it

@@ -127,3 +127,22 @@ def section_status(key: str, state: SectionState, *, shown: int, read_on: date,
 def _day(day: date, lang: str) -> str:
     month = _MONTHS.get(lang, _MONTHS["en"])[day.month - 1]
     return f"{day.day} de {month} de {day.year}" if lang == "es" else f"{day.day} {month} {day.year}"
+
+
+_NO_KNOWN: Mapping[str, Mapping[str, str]] = {
+    "es": {
+        "No known allergies": "Sin alergias conocidas",
+        "No known drug allergies": "Sin alergias conocidas a medicamentos",
+        "No known food allergies": "Sin alergias conocidas a alimentos",
+        "No known environmental allergies": "Sin alergias ambientales conocidas",
+    },
+}
+_RECORDED = {"en": "recorded {day}", "es": "registrado el {day}"}
+
+
+def no_known_allergies_text(statement: str, recorded: date | None, lang: str = "en") -> str:
+    """"No known allergies (recorded 3 March 2026)": what the EHR recorded, with its date, never to be
+    confused with an empty list."""
+    lang = lang if lang in _RECORDED else "en"
+    words = _NO_KNOWN.get(lang, {}).get(statement, statement)
+    return f"{words} ({_RECORDED[lang].format(day=_day(recorded, lang))})" if recorded else words

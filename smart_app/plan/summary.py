@@ -168,6 +168,7 @@ class AllergyItem:
     criticality: str  # "high", "low", "unable to assess", "unknown" or ""
     status: str
     source: Source
+    no_known: bool = False  # "no known allergies" recorded: a positive statement, not an empty list
 
 
 @dataclass(frozen=True, slots=True)
@@ -771,11 +772,27 @@ def _dose_text(dosage: Mapping[str, Any]) -> str:
     return " ".join(p for p in (amount, timing, text_of(dosage.get("route"))) if p)
 
 
+# SNOMED CT situations that record the absence of allergies: shown as that statement, with its date.
+NO_KNOWN_ALLERGY_CODES: Mapping[str, str] = {
+    "716186003": "No known allergies",
+    "409137002": "No known drug allergies",
+    "429625007": "No known food allergies",
+    "428607008": "No known environmental allergies",
+}
+
+
 def _allergies(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
     for allergy in index.of_type("AllergyIntolerance"):
         if code_of(allergy.get("verificationStatus")) == "refuted":
             continue
         status = first_text(code_of(allergy.get("clinicalStatus")), "active")
+        statement = next((NO_KNOWN_ALLERGY_CODES[c.code] for c in codings_of(allergy.get("code"))
+                          if c.system == "http://snomed.info/sct" and c.code in NO_KNOWN_ALLERGY_CODES), None)
+        if statement:
+            item = AllergyItem(label=statement, reactions=(), criticality="", status=status,
+                               source=_source(allergy, index), no_known=True)
+            yield item, status not in ("inactive", "resolved")
+            continue
         reactions = [
             text_of(m) or data_absent(m)
             for reaction in mappings(allergy.get("reaction"))

@@ -22,15 +22,15 @@ from ..errors import InvalidInput
 from ..pdf import render_pdf
 from ..plan import about as a
 from ..plan import summary as s
+from ..plan.model import PlanVersion
+from ..plan.signed_record import SignedRecord
 from ..security import digest, new_handle
 from ..session import LaunchSession
 from ..store.about_store import AboutStore
 from ..tenants import Tenant
 from .planning import PlanningService
-from .summary import LaunchSummary, SummaryService
+from .summary import SummaryService
 
-# What the About us page and the family copy read from the EHR.
-EHR_KEYS = ("patient", "conditions", "medications", "allergies", "equipment", "care_team", "documents")
 LINK_LIFETIME = timedelta(minutes=10)
 
 
@@ -38,7 +38,7 @@ LINK_LIFETIME = timedelta(minutes=10)
 class AboutOverview:
     """The About us page: the answers, the emergency version, the consent and a preview of the copy."""
 
-    summary: LaunchSummary
+    header: s.PatientHeader | None
     intake: a.IntakeVersion | None
     emergency_version: int
     consent: tuple[a.ConsentEntry, ...]
@@ -125,28 +125,28 @@ class AboutUsService:
     # -- the family copy ----------------------------------------------------------------------------
 
     def overview(self, launch: LaunchSession, tenant: Tenant) -> AboutOverview:
-        summary = self.summary.summary(launch, tenant, EHR_KEYS)
+        """The About us page, with a preview of the copy as today's record and answers would make it."""
+        record, _ = self.planning.record(launch, tenant, None)
         intake = self.intake(launch)
         emergency_version, _ = self.emergency(launch)
-        return AboutOverview(summary=summary, intake=intake, emergency_version=emergency_version,
-                             consent=self.consent(launch),
-                             copy=self._copy(launch, summary, "en", with_signed_plan=False))
+        return AboutOverview(header=record.header, intake=intake, emergency_version=emergency_version,
+                             consent=self.consent(launch), copy=self._copy(launch, record, "en", signed=None))
 
     def family_copy(self, launch: LaunchSession, tenant: Tenant, requested_lang: str | None) -> a.FamilyCopy:
-        """The family copy of the current signed plan, in the family's language unless one is asked for."""
-        summary = self.summary.summary(launch, tenant, EHR_KEYS)
-        lang = a.copy_language(requested_lang, self.intake_answers(launch), summary.header)
-        return self._copy(launch, summary, lang, with_signed_plan=True)
+        """The family copy of the latest signed plan, from what was signed with it (its summary, About us
+        and emergency information), in the family's language unless one is asked for. Consent is the one
+        in force today: it governs each disclosure. Without a signed plan: today's record."""
+        signed = self.planning.latest_signed(launch)
+        record, _ = self.planning.record(launch, tenant, signed)
+        lang = a.copy_language(requested_lang, record.intake, record.header)
+        return self._copy(launch, record, lang, signed=signed)
 
-    def _copy(self, launch: LaunchSession, summary: LaunchSummary, lang: str, *,
-              with_signed_plan: bool) -> a.FamilyCopy:
-        _, emergency = self.emergency(launch)
-        curation = self.summary.curation(launch)
+    def _copy(self, launch: LaunchSession, record: SignedRecord, lang: str, *,
+              signed: PlanVersion | None) -> a.FamilyCopy:
         return a.family_copy_model(
-            lang=lang, today=self.clock.today(), header=summary.header, sections=summary.sections,
-            intake=self.intake_answers(launch), emergency=emergency, consent=self.consent(launch),
-            signed=self.planning.latest_signed(launch) if with_signed_plan else None,
-            curations=curation.items, added=curation.added)
+            lang=lang, today=self.clock.today(), header=record.header, sections=record.by_key,
+            intake=record.intake, emergency=record.emergency, consent=self.consent(launch), signed=signed,
+            curations=record.curation_by_ref, added=record.added, read_on=record.read_on)
 
     def copy_pdf(self, launch: LaunchSession, html: str, lang: str) -> bytes:
         """The rendered copy as PDF, a disclosure recorded in the audit trail."""

@@ -39,7 +39,6 @@ from ..fhir.gateway import (
     FhirWriteUnknown,
     WriteResponse,
 )
-from ..plan.about import ABOUT_US_ITEMS, QUESTIONS, IntakeAnswers, answer_display
 from ..plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
     CAREPLAN_KEY,
@@ -62,22 +61,19 @@ from ..plan.careplan import (
     task_key,
 )
 from ..plan.model import Plan, PlanState, PlanVersion
-from ..plan.narrative import NarrativeParts, SummaryBlock, plan_narrative
+from ..plan.narrative import NarrativeParts, narrative_parts, plan_narrative
 from ..plan.note import (
     NoteType,
     build_document_reference,
     note_if_none_exist,
     xhtml_document,
 )
-from ..plan.record import SectionFetch, SectionState
-from ..plan.summary import summarize_section
 from ..pdf import PdfUnavailable, render_pdf
 from ..session import LaunchSession
 from ..store.filing_store import FilingAttempt, FilingOutcome, FilingStore
 from ..tenants import Tenant
 from ..writeback.tiers import Tier, TierKind, may_write_provenance, tier_for
 from ..writeback.validation import InvalidResource, check_xhtml, validate_all
-from .about_us import AboutUsService
 from .ehr_access import EhrAccess
 from .planning import PlanningService
 from .summary import SummaryService
@@ -89,7 +85,6 @@ MAX_PDF_BYTES = 5 * 1024 * 1024  # sites may cap attachments lower; a bigger PDF
 FALLBACK_STATUSES = frozenset({405, 413, 501})  # the EHR will not take this transaction: write one by one
 DEFAULT_NOTE_TYPE = NoteType()
 NO_NARRATIVE = NarrativeParts()
-SUMMARY_SECTIONS = ("conditions", "medications", "allergies", "equipment")
 PDF_CSS = """
 @page { size: A4; margin: 18mm 16mm; }
 body { font-family: sans-serif; font-size: 10.5pt; color: #111; }
@@ -358,26 +353,6 @@ def plan_pdf(xhtml: str) -> bytes | None:
         return None
 
 
-# -- the narrative's medical summary ----------------------------------------------------------------
-
-
-def summary_blocks(fetches: Iterable[SectionFetch], *, today: date) -> tuple[SummaryBlock, ...]:
-    """The summary sections the narrative shows, from fetched sections; failed sections are left out."""
-    usable = {f.key: f for f in fetches if f.key in SUMMARY_SECTIONS and f.state is not SectionState.FAILED}
-    sections = [summarize_section(usable[key], today=today) for key in SUMMARY_SECTIONS if key in usable]
-    return tuple(SummaryBlock(s.title, tuple(str(getattr(item, "label", "")) for item in s.active))
-                 for s in sections)
-
-
-def about_us_pairs(answers: IntakeAnswers | None) -> tuple[tuple[str, str], ...]:
-    """The family's "About us" answers as (question, answer) for the narrative; () when not recorded."""
-    if answers is None:
-        return ()
-    pairs = [(QUESTIONS[link_id].text, answer_display(link_id, answers.get(link_id)))
-             for link_id in ABOUT_US_ITEMS if link_id in QUESTIONS and answers.get(link_id)]
-    return tuple(pairs)
-
-
 # -- reading the EHR's copy -------------------------------------------------------------------------
 
 
@@ -545,12 +520,11 @@ class FilingState:
 
 class FilingService:
     def __init__(self, ehr: EhrAccess, filings: FilingStore, planning: PlanningService, summary: SummaryService,
-                 about: AboutUsService, audit: AuditTrail, clock: Clock) -> None:
+                 audit: AuditTrail, clock: Clock) -> None:
         self.ehr = ehr
         self.filings = filings
         self.planning = planning
         self.summary = summary
-        self.about = about
         self.audit = audit
         self.clock = clock
 
@@ -586,27 +560,21 @@ class FilingService:
         history = self.planning.history(launch)
         return file_plan(self.site(launch, tenant), version, filings=self.filings, audit=self.audit,
                          by=self.summary.user_name(launch, tenant), now=self.clock.now(),
-                         narrative=self.narrative(launch, tenant),
+                         narrative=self.narrative(launch, tenant, version),
                          created=self.clock.local_date(history[0].saved_at) if history else None,
                          overwrite_ehr_version=overwrite_ehr_version[:64])
 
     def document(self, launch: LaunchSession, tenant: Tenant) -> tuple[str, bytes | None]:
         """The signed plan as it is filed: its XHTML, and its PDF when this server can make one."""
-        xhtml = xhtml_document(plan_narrative(self._signed(launch).plan, self.narrative(launch, tenant)))
+        version = self._signed(launch)
+        xhtml = xhtml_document(plan_narrative(version.plan, self.narrative(launch, tenant, version)))
         return xhtml, plan_pdf(xhtml)
 
-    def narrative(self, launch: LaunchSession, tenant: Tenant) -> NarrativeParts:
-        """The parts of the filed narrative that do not come from the plan itself."""
-        about_us = about_us_pairs(self.about.intake_answers(launch))
-        header = self.summary.header(launch, tenant)
-        patient = " · ".join(p for p in (header.name, f"born {header.birth_date.isoformat()}" if header.birth_date
-                                         else "", f"MRN {header.mrn}" if header.mrn else "") if p) if header else ""
-        try:
-            fetches = list(self.summary.fetches(launch, tenant, SUMMARY_SECTIONS))
-        except SmartAppError:
-            return NarrativeParts(about_us=about_us, patient=patient)
-        return NarrativeParts(about_us=about_us, summary=summary_blocks(fetches, today=self.clock.today()),
-                              patient=patient)
+    def narrative(self, launch: LaunchSession, tenant: Tenant, version: PlanVersion) -> NarrativeParts:
+        """The parts of the filed narrative that do not come from the plan itself, from what was signed
+        with `version` (today's record only for a version signed before records were kept)."""
+        record, kept = self.planning.record(launch, tenant, version)
+        return narrative_parts(record, kept=kept)
 
     def _signed(self, launch: LaunchSession) -> PlanVersion:
         version = self.planning.latest_signed(launch)

@@ -22,7 +22,9 @@ from ..plan import suggestions
 from ..plan.model import ROLE_LABELS, Plan, PlanState, PlanVersion, Role
 from ..plan.negotiation import Actor, NegotiationError
 from ..plan.review_cycle import TRACKED_SECTIONS, snapshot_of
+from ..plan.signed_record import SignedRecord, signed_record
 from ..session import LaunchSession, SessionStore
+from ..store.about_store import AboutStore
 from ..store.curation_store import CurationStore
 from ..store.plan_store import PlanConflict, PlanStore
 from ..store.tracking_store import SigningSnapshot, TrackingStore
@@ -32,6 +34,10 @@ from .summary import SummaryService
 log = logging.getLogger("smart_app.planning")
 
 PlanChange = Callable[[Plan, Actor, datetime], Plan]
+
+# What is kept with a signed version: every section the signed documents show and the review compares.
+RECORD_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
+    ("patient", "conditions", "medications", "allergies", "equipment", "care_team", "documents", *TRACKED_SECTIONS)))
 
 # The roles a person may choose to work in; the family's voice is recorded by the coordinator.
 ACTING_ROLES: tuple[Role, ...] = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST, Role.SCHOOL_NURSE,
@@ -48,10 +54,11 @@ class Conflict:
 
 
 class PlanningService:
-    def __init__(self, plans: PlanStore, snapshots: TrackingStore, curations: CurationStore,
+    def __init__(self, plans: PlanStore, snapshots: TrackingStore, curations: CurationStore, about: AboutStore,
                  sessions: SessionStore, summary: SummaryService, audit: AuditTrail, clock: Clock) -> None:
         self.plans = plans
         self.snapshots = snapshots
+        self.about = about
         self.curations = curations
         self.sessions = sessions
         self.summary = summary
@@ -140,18 +147,41 @@ class PlanningService:
         return f"{actor.name} ({ROLE_LABELS[actor.role]}) {phrase}"
 
     def record_signing(self, launch: LaunchSession, tenant: Tenant, version: PlanVersion) -> SigningSnapshot | None:
-        """Keep the record as it is now with the version just signed; None when the EHR could not be
-        read (the plan stays signed; what changed since is then unknown and the progress page says so)."""
+        """Keep, with the version just signed, what was signed (plan.signed_record: the summary as read and
+        curated, About us, emergency information) and the snapshot the review compares with, from one read
+        of the EHR. None when the EHR could not be read at all (the plan stays signed; the signed documents
+        then show today's record and say so, and what changed since is unknown)."""
         try:
-            summary = self.summary.summary(launch, tenant, TRACKED_SECTIONS).medical_summary()
+            summary = self.summary.summary(launch, tenant, RECORD_KEYS)
         except SmartAppError as err:
             log.warning("signing_snapshot_failed kind=%s", type(err).__name__)
             return None
+        now = self.clock.now()
+        self.snapshots.save_signed_record(launch.iss, launch.patient_id, version.plan_id, version.version,
+                                          self._record_of(launch, summary), at=now)
         signed_at = version.plan.signed_at or version.saved_at
         taken = SigningSnapshot(plan_id=version.plan_id, version=version.version,
-                                signed_on=self.clock.local_date(signed_at), snapshot=snapshot_of(summary))
-        self.snapshots.save_snapshot(launch.iss, launch.patient_id, taken, at=self.clock.now())
+                                signed_on=self.clock.local_date(signed_at),
+                                snapshot=snapshot_of(summary.medical_summary()))
+        self.snapshots.save_snapshot(launch.iss, launch.patient_id, taken, at=now)
         return taken
+
+    def record(self, launch: LaunchSession, tenant: Tenant, version: PlanVersion | None) -> tuple[SignedRecord, bool]:
+        """What the documents of `version` show: the record kept when it was signed, and True; else (no
+        version, or one signed before records were kept) today's record, and False."""
+        if version is not None:
+            kept = self.snapshots.signed_record(version.plan_id, version.version)
+            if kept is not None:
+                return kept, True
+        return self._record_of(launch, self.summary.summary(launch, tenant, RECORD_KEYS)), False
+
+    def _record_of(self, launch: LaunchSession, summary) -> SignedRecord:
+        curation = self.summary.curation(launch)
+        intake = self.about.latest_intake(launch.iss, launch.patient_id)
+        _, emergency = self.about.latest_emergency(launch.iss, launch.patient_id)
+        return signed_record(read_on=summary.today, header=summary.header, sections=summary.sections.values(),
+                             curations=curation.items, added=curation.added,
+                             intake=intake.answers if intake else None, emergency=emergency)
 
     def _conflict(self, latest: PlanVersion | None, base_version: int | None) -> Conflict:
         if latest is None:  # the plan the user saw is gone: cannot happen with immutable versions

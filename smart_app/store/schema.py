@@ -158,6 +158,18 @@ signing_snapshots = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# What was signed besides the plan: plan.signed_record, as JSON (written once per signed version).
+signed_records = sa.Table(
+    "signed_records",
+    metadata,
+    sa.Column("plan_id", sa.String(64), sa.ForeignKey("plans.plan_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # A mark holds for the signed version it was made against: a new signing starts a new review cycle.
 reviewed_events = sa.Table(
     "reviewed_events",

@@ -1,10 +1,11 @@
-"""The living document's own data: the summary snapshot kept with each signed plan version, and the
-health events someone marked reviewed.
+"""What is kept with each signed plan version: the summary snapshot the review compares with, the
+signed record its documents are rendered from, and the health events someone marked reviewed.
 
-Layer: shell services (store). Converts rows to and from plan.review_cycle values.
+Layer: store. Converts rows to and from plan.review_cycle and plan.signed_record values.
 
-Both tables are written once per fact and never updated: a snapshot is what the record looked like
-when that version was signed; a reviewed mark is who looked at which event for which signed version.
+Every table is written once per fact and never updated: a snapshot and a record are what the EHR and the
+plan looked like when that version was signed; a reviewed mark is who looked at which event for which
+signed version.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..plan.review_cycle import SummarySnapshot, snapshot_from_json, snapshot_to_json
-from .schema import reviewed_events, signing_snapshots
+from ..plan.signed_record import SignedRecord, record_from_json, record_to_json
+from .schema import reviewed_events, signed_records, signing_snapshots
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,27 @@ class TrackingStore:
             return None
         return SigningSnapshot(plan_id=row.plan_id, version=row.version, signed_on=row.signed_on,
                                snapshot=snapshot_from_json(row.snapshot))
+
+    def save_signed_record(self, iss: str, patient_id: str, plan_id: str, version: int, record: SignedRecord, *,
+                           at: datetime) -> None:
+        """Keep what was signed with the signed version; a second call for the same version keeps the first."""
+        key = (signed_records.c.plan_id == plan_id, signed_records.c.version == version)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(sa.select(signed_records.c.version).where(*key)).first():
+                    return
+                conn.execute(signed_records.insert().values(plan_id=plan_id, version=version, iss=iss,
+                                                            patient_id=patient_id, record=record_to_json(record),
+                                                            recorded_at=at))
+        except sa.exc.IntegrityError:  # the same signing recorded at the same moment by another request
+            return
+
+    def signed_record(self, plan_id: str, version: int) -> SignedRecord | None:
+        query = sa.select(signed_records.c.record).where(signed_records.c.plan_id == plan_id,
+                                                         signed_records.c.version == version)
+        with self.engine.connect() as conn:
+            data = conn.execute(query).scalar()
+        return record_from_json(data) if data is not None else None
 
     def mark_reviewed(self, iss: str, patient_id: str, signed_version: int, event_id: str, *, by: str,
                       at: datetime) -> None:

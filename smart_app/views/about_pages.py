@@ -26,7 +26,7 @@ def show():
     today = about_us.clock.today()
     return render_template("about/show.html",
                            page=about_page(overview.intake, overview.emergency_version, overview.consent, today),
-                           copy=overview.copy, banner=summary_models.banner_from(overview.summary.header, today),
+                           copy=overview.copy, banner=summary_models.banner_from(overview.header, today),
                            need_banner=launch.need_patient_banner)
 
 

@@ -14,26 +14,13 @@ from ..plan import summary as s
 from ..plan.dates import short_date as format_date
 from ..plan.curation import ADDABLE_SECTIONS, AddedItem, ItemCuration
 from ..plan.record import SectionState
+from ..plan.section_status import no_known_allergies_text, section_status
 
 SYSTEM_LABELS = {
     "http://snomed.info/sct": "SNOMED CT",
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
     "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
     "http://loinc.org": "LOINC",
-}
-EMPTY_TEXT = {
-    "patient": "The EHR lists no family members or contacts.",
-    "conditions": "The EHR lists no active conditions.",
-    "medications": "The EHR lists no active medications.",
-    "allergies": "The EHR lists no allergies. (Not the same as “no known allergies”: check with the family.)",
-    "procedures": "The EHR lists no procedures.",
-    "equipment": "The EHR lists no equipment or devices. Add home equipment the family uses below.",
-    "care_team": "The EHR lists no care team.",
-    "encounters": "No visits in the last 24 months.",
-    "services": "No active referrals, therapies or home services.",
-    "goals": "No goals recorded in the EHR yet.",
-    "care_plans": "No other care plans in the EHR.",
-    "documents": "No advance directives or legal documents on file.",
 }
 
 
@@ -98,9 +85,9 @@ class SectionView:
     items: tuple[ItemView, ...]
     inactive: tuple[ItemView, ...]
     hidden: tuple[ItemView, ...]
-    state: str  # complete | incomplete | failed
+    state: str  # complete | incomplete | failed | not-offered
     notes: tuple[str, ...]
-    empty_text: str
+    status: str  # what a reader is told besides the items ("" when complete with items): plan.section_status
     stats: tuple[StatView, ...] = ()
     more: tuple[ItemView, ...] = ()  # shown folded, e.g. routine clinic visits under the hospital stays
     more_label: str = ""
@@ -125,6 +112,7 @@ def item_view(item: s.SummaryItem) -> ItemView:
     details: tuple[str, ...] = ()
     codes = ""
     badge = ""
+    label = item.label
     match item:
         case s.ConditionItem():
             details = (f"Since {format_date(item.onset)}" if item.onset else item.onset_text,)
@@ -134,6 +122,8 @@ def item_view(item: s.SummaryItem) -> ItemView:
             details = (item.dose_text,)
             codes = _codes(item.codes)
             badge = "" if item.status == "active" else item.status
+        case s.AllergyItem() if item.no_known:
+            label = no_known_allergies_text(item.label, item.source.recorded)
         case s.AllergyItem():
             details = ("Reaction: " + ", ".join(item.reactions) if item.reactions else "",
                        f"Criticality: {item.criticality}" if item.criticality else "")
@@ -164,7 +154,7 @@ def item_view(item: s.SummaryItem) -> ItemView:
             details = (item.relationship, f"Phone {item.phone}" if item.phone else "")
     return ItemView(
         ref=s.item_key(item),
-        label=item.label,
+        label=label,
         details=tuple(d for d in details if d),
         source=source_text(item.source),
         codes=codes,
@@ -183,7 +173,7 @@ def added_view(item: AddedItem) -> ItemView:
                     source="", added_by=item.by or "the care team", added_id=item.item_id)
 
 
-def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | None = None,
+def section_view(section: s.SummarySection, *, read_on: date, hospital_use: s.HospitalUse | None = None,
                  curations: Mapping[str, ItemCuration] | None = None,
                  added: Sequence[AddedItem] = ()) -> SectionView:
     """A summary section with the coordinator's curation applied: hidden items set apart with their
@@ -205,16 +195,18 @@ def section_view(section: s.SummarySection, *, hospital_use: s.HospitalUse | Non
             StatView("Admissions, last 12 months", f"{hospital_use.admissions_12m}{suffix}"),
             StatView("Specialists seen, 24 months", str(len(hospital_use.specialists_seen))),
         )
+    count = sum(1 for i in active if not i.hidden_reason) + len(extra) + len(more)
+    status = section_status(section.key, SectionState(section.state), shown=count, read_on=read_on)
     return SectionView(
         key=section.key,
         title=section.title,
-        count=sum(1 for i in active if not i.hidden_reason) + len(extra) + len(more),
+        count=count,
         items=tuple(i for i in active if not i.hidden_reason) + tuple(extra),
         inactive=tuple(i for i in inactive if not i.hidden_reason),
         hidden=tuple(i for i in active + inactive if i.hidden_reason),
         state=SectionState(section.state).value,
         notes=section.notes,
-        empty_text=EMPTY_TEXT.get(section.key, "Nothing recorded."),
+        status=status.text if status else "",
         stats=stats,
         more=tuple(more),
         more_label=f"Other visits ({len(more)})" if more else "",

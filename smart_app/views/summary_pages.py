@@ -79,7 +79,8 @@ def _requested_keys() -> tuple[str, ...]:
 def _section_view(section: s.SummarySection, curation: Curation) -> summary_models.SectionView:
     today = services().summary.clock.today()
     hospital_use = s.hospital_use_of(section, today=today) if section.key == "encounters" else None
-    return summary_models.section_view(section, hospital_use=hospital_use, curations=curation.items, added=curation.added)
+    return summary_models.section_view(section, read_on=today, hospital_use=hospital_use, curations=curation.items,
+                                       added=curation.added)
 
 
 # -- the coordinator's curation ----------------------------------------------------------------

@@ -465,3 +465,17 @@ def test_without_a_capability_statement_a_refusal_or_a_dropped_parameter_means_n
 def test_a_naive_signing_time_is_taken_as_utc():
     assert fhir_instant(datetime(2025, 3, 1, 14, 5, 9)) == "2025-03-01T14:05:09.000Z"
     assert fhir_instant(datetime(2025, 3, 1, 9, 5, 9, tzinfo=timezone(timedelta(hours=-5)))) == "2025-03-01T14:05:09.000Z"
+
+
+def test_a_search_the_server_refuses_and_does_not_list_is_not_offered_not_failed():
+    gateway = FakeGateway(failing={"Goal": FhirHttpError("no such search", status=404)})
+    fetched = fetch(gateway, "goals", capabilities=capabilities_with("Condition"))
+    assert fetched["goals"].state == SectionState.NOT_OFFERED
+
+
+def test_a_search_the_server_lists_but_refuses_has_failed():
+    gateway = FakeGateway(failing={"Goal": FhirHttpError("no such search", status=404)})
+    fetched = fetch(gateway, "goals", capabilities=capabilities_with("Goal"))
+    assert fetched["goals"].state == SectionState.FAILED
+    unknown = fetch(FakeGateway(failing={"Goal": FhirHttpError("no such search", status=404)}), "goals")
+    assert unknown["goals"].state == SectionState.FAILED  # nothing known of the server: not a claim to make

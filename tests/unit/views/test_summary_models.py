@@ -19,14 +19,14 @@ def conditions_section():
 
 
 def test_a_hidden_item_leaves_the_list_and_shows_its_reason_apart():
-    view = pages.section_view(conditions_section(), curations={
+    view = pages.section_view(conditions_section(), read_on=TODAY, curations={
         "Condition/c1": ItemCuration("Condition/c1", hidden=True, hidden_reason="duplicate", by="J", at=NOW)})
     assert [i.label for i in view.items] == ["Scoliosis"] and view.count == 1
     assert [(i.label, i.hidden_reason) for i in view.hidden] == [("Epilepsy", "duplicate")]
 
 
 def test_a_note_is_attached_to_its_item():
-    view = pages.section_view(conditions_section(), curations={
+    view = pages.section_view(conditions_section(), read_on=TODAY, curations={
         "Condition/c2": ItemCuration("Condition/c2", note="brace at night", by="J", at=NOW)})
     assert {i.label: i.note for i in view.items} == {"Epilepsy": "", "Scoliosis": "brace at night"}
 
@@ -35,13 +35,13 @@ def test_added_items_follow_the_ehrs_and_count():
     section = s.summarize_section(SectionFetch("equipment", (a_device("Suction machine", id="d1"),)), today=TODAY)
     added = [AddedItem("a1", "equipment", "Feeding pump backpack", contact="Acme DME", by="Jordan Lee", at=NOW),
              AddedItem("a2", "services", "School nurse", by="Jordan Lee", at=NOW)]
-    view = pages.section_view(section, added=added)
+    view = pages.section_view(section, read_on=TODAY, added=added)
     assert [i.label for i in view.items][-1] == "Feeding pump backpack" and view.count == 2
     assert view.items[-1].added_by == "Jordan Lee" and view.add_label
 
 
 def test_view_models_hold_only_plain_values():
-    view = pages.section_view(conditions_section())
+    view = pages.section_view(conditions_section(), read_on=TODAY)
     for item in view.items:
         for f in fields(item):
             assert isinstance(getattr(item, f.name), (str, tuple))
