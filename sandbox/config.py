@@ -68,6 +68,7 @@ class SandboxConfig:
     # What real servers and proxies in front of them do to a query (issue 14):
     collapsing_proxy: bool = False  # a proxy collapses `//` in the raw query, then decodes it
     filters_ignored: bool = False  # only patient, _id, identifier, _count and _include are honoured
+    unsupported_types: tuple[str, ...] = ()  # types this server does not offer at all (404, not in metadata)
     access_token_lifetime_s: int = 3600
     permission_v2: bool = True
     faults: list[Fault] = field(default_factory=list)
@@ -99,6 +100,7 @@ LIVE_FIELDS = frozenset(
         "reject_comma_category",
         "collapsing_proxy",
         "filters_ignored",
+        "unsupported_types",
         "write_types",
         "transaction_supported",
         "max_transaction_entries",
@@ -135,7 +137,7 @@ def merge_live(config: SandboxConfig, changes: dict[str, Any]) -> None:
 def _coerce(name: str, value: Any) -> Any:
     if name == "faults":
         return [as_fault(f) for f in value or ()]
-    if name == "write_types":
+    if name in ("write_types", "unsupported_types"):
         return tuple(value)
     if name == "outcome_warnings":
         return dict(value or {})

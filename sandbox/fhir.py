@@ -142,7 +142,8 @@ def require_supported(state: SandboxState, resource_type: str) -> None:
 
 
 def supported_types(state: SandboxState) -> list[str]:
-    return sorted(set(SUPPORTED_TYPES) | state.store.types() | set(state.config.write_types))
+    offered = set(SUPPORTED_TYPES) | state.store.types() | set(state.config.write_types)
+    return sorted(offered - set(state.config.unsupported_types))
 
 
 # --- routes ------------------------------------------------------------------------------------

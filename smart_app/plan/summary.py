@@ -643,6 +643,22 @@ _CONDITION_CATEGORIES = {
 }
 
 
+# How conditions are grouped on every page: the category decides the group, never whether a condition
+# is shown (R4 lets a Condition carry no category at all).
+CONDITION_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("Problem list", frozenset({"problem list", "problem-list-item", "problem list item"})),
+    ("Diagnoses from visits", frozenset({"encounter diagnosis", "encounter-diagnosis"})),
+    ("Health concerns", frozenset({"health concern", "health-concern"})),
+    ("Social needs", frozenset({"social needs", "sdoh", "social determinants of health"})),
+)
+OTHER_CONDITIONS = "Other conditions"
+
+
+def condition_group(item: ConditionItem) -> str:
+    category = item.category.casefold()
+    return next((group for group, words in CONDITION_GROUPS if category in words), OTHER_CONDITIONS)
+
+
 def _condition_category(categories: Any) -> str:
     return _worded(categories, _CONDITION_CATEGORIES)
 

@@ -69,6 +69,7 @@ class ItemView:
     hidden_reason: str = ""  # set when the coordinator hid it from the plan
     added_by: str = ""  # set for items the coordinator added (not from the EHR)
     added_id: str = ""
+    group: str = ""  # conditions: problem list, diagnoses from visits, health concerns, social needs, other
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class SectionView:
     stats: tuple[StatView, ...] = ()
     more: tuple[ItemView, ...] = ()  # shown folded, e.g. routine clinic visits under the hospital stays
     more_label: str = ""
+    groups: tuple[tuple[str, tuple[ItemView, ...]], ...] = ()  # the items again, grouped (conditions)
     add_label: str = ""  # "home equipment or supply" where the coordinator may add items; "" elsewhere
 
 
@@ -113,8 +115,10 @@ def item_view(item: s.SummaryItem) -> ItemView:
     codes = ""
     badge = ""
     label = item.label
+    group = ""
     match item:
         case s.ConditionItem():
+            group = s.condition_group(item)
             details = (f"Since {format_date(item.onset)}" if item.onset else item.onset_text,)
             codes = _codes(item.codes)
             badge = "" if item.status is s.ConditionStatus.ACTIVE else item.status.value
@@ -159,6 +163,7 @@ def item_view(item: s.SummaryItem) -> ItemView:
         source=source_text(item.source),
         codes=codes,
         badge=badge,
+        group=group,
     )
 
 
@@ -197,6 +202,11 @@ def section_view(section: s.SummarySection, *, read_on: date, hospital_use: s.Ho
         )
     count = sum(1 for i in active if not i.hidden_reason) + len(extra) + len(more)
     status = section_status(section.key, SectionState(section.state), shown=count, read_on=read_on)
+    shown = [i for i in active if not i.hidden_reason]
+    groups: tuple[tuple[str, tuple[ItemView, ...]], ...] = ()
+    if section.key == "conditions":
+        order = [g for g, _ in s.CONDITION_GROUPS] + [s.OTHER_CONDITIONS]
+        groups = tuple((g, tuple(i for i in shown if i.group == g)) for g in order if any(i.group == g for i in shown))
     return SectionView(
         key=section.key,
         title=section.title,
@@ -210,5 +220,6 @@ def section_view(section: s.SummarySection, *, read_on: date, hospital_use: s.Ho
         stats=stats,
         more=tuple(more),
         more_label=f"Other visits ({len(more)})" if more else "",
+        groups=groups,
         add_label=ADDABLE_SECTIONS.get(section.key, ""),
     )

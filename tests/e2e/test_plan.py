@@ -13,9 +13,9 @@ CHILD = "sofia-rivera"
 class PlanUser:
     """One person in one browser, launched from the chart, working in one role."""
 
-    def __init__(self, app, sandbox, role: str, user: str) -> None:
+    def __init__(self, app, sandbox, role: str, user: str, *, patient: str = CHILD) -> None:
         self.client = app.test_client()
-        self.launch_id = launch_id_of(launch(self.client, sandbox, CHILD, user))
+        self.launch_id = launch_id_of(launch(self.client, sandbox, patient, user))
         self.page("")  # role chooser
         token = self.csrf()
         assert self.client.post(self.url("/role"), data={"role": role, "csrf_token": token}).status_code == 303
