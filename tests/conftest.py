@@ -117,6 +117,17 @@ def sandbox(request, sandbox_config) -> Iterator[SandboxHandle]:
         yield handle
 
 
+ON_BOTH_EHRS = pytest.mark.parametrize("sandbox", ["plain", "engine"], indirect=True)
+
+
+@pytest.fixture
+def plain_sandbox_only(request) -> None:
+    """For a test that drives the sandbox's own search (its settings are refused in front of the engine)."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("sandbox") == "engine":
+        pytest.skip("drives the sandbox's own search settings; the independent engine answers searches itself")
+
+
 @contextmanager
 def serving_sandbox(config) -> Iterator[SandboxHandle]:
     from sandbox import create_sandbox

@@ -287,11 +287,26 @@ def changes_since(
     events: list[HealthEvent] = []
     for key in TRACKED_SECTIONS:
         was, is_now = before.section(key), current.section(key)
-        if SectionState.FAILED in (was.state, is_now.state):
-            continue
+        if {was.state, is_now.state} & {SectionState.FAILED, SectionState.NOT_OFFERED}:
+            continue  # not known then or now: see unchecked_sections
         events += _DIFFS[key](was, is_now, stays_from, today)
     events += goals_past_target(plan, today)
     return tuple(sorted(events, key=lambda e: not e.significant))
+
+
+def unchecked_sections(before: SummarySnapshot, now: MedicalSummary | SummarySnapshot
+                       ) -> tuple[tuple[str, SectionState, bool], ...]:
+    """The tracked sections whose changes are not (fully) known: (key, state, at_signing), where
+    `at_signing` says the gap was in the record kept at signing rather than in today's."""
+    current = now if isinstance(now, SummarySnapshot) else snapshot_of(now)
+    found = []
+    for key in TRACKED_SECTIONS:
+        was, is_now = before.section(key), current.section(key)
+        if is_now.state is not SectionState.COMPLETE:
+            found.append((key, is_now.state, False))
+        elif was.state is not SectionState.COMPLETE:
+            found.append((key, was.state, True))
+    return tuple(found)
 
 
 def without_reviewed(events: Iterable[HealthEvent], reviewed: Collection[str]) -> tuple[HealthEvent, ...]:

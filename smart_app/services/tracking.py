@@ -42,6 +42,7 @@ from ..plan.review_cycle import (
     changes_since,
     goals_past_target,
     review_status,
+    unchecked_sections,
     updated_in_ehr,
     without_reviewed,
 )
@@ -70,6 +71,7 @@ class ReviewPicture:
     all_events: tuple[HealthEvent, ...]
     events: tuple[HealthEvent, ...]  # not marked reviewed yet
     status: ReviewStatus
+    unchecked: tuple[tuple[str, SectionState, bool], ...] = ()  # review_cycle.unchecked_sections
 
     @property
     def revision_open(self) -> bool:
@@ -135,7 +137,8 @@ class TrackingService:
         unreviewed = without_reviewed(found, self.snapshots.reviewed(launch.iss, launch.patient_id, signed.version))
         status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
                                review_months=tenant.review_months)
-        return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status)
+        unchecked = unchecked_sections(taken.snapshot, summary) if taken else ()
+        return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status, unchecked)
 
     def review_for_banner(self, launch: LaunchSession, tenant: Tenant,
                           fetched: Mapping[str, SectionFetch]) -> ReviewPicture | None:

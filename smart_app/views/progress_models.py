@@ -15,6 +15,7 @@ from ..plan import negotiation as n
 from ..plan.indicators import ActionsOnTime, HospitalUseRates
 from ..plan.model import Plan, PlanState, Role
 from ..plan.review_cycle import OwnerRow, ReviewState, is_overdue
+from ..plan.section_status import section_status
 from ..services.tracking import Indicators, ReviewPicture
 from .plan_models import STATUS_LABELS
 from .summary_models import format_date
@@ -54,12 +55,13 @@ class ReviewView:
     events: tuple[EventRow, ...]
     reviewed_count: int
     needs_attention: bool
+    unchecked: tuple[str, ...]  # why some changes are not known: one line per section (plan.section_status)
     can_add_actions: bool
     can_mark_reviewed: bool
     can_open_revision: bool
 
 
-def review_view(picture: ReviewPicture, role: Role | None) -> ReviewView:
+def review_view(picture: ReviewPicture, role: Role | None, today: date) -> ReviewView:
     status, signed = picture.status, picture.signed
     signed_now = bool(picture.current and picture.current.plan.state is PlanState.SIGNED)
     return ReviewView(
@@ -77,12 +79,19 @@ def review_view(picture: ReviewPicture, role: Role | None) -> ReviewView:
         events=tuple(EventRow(e.event_id, e.title, e.label, e.detail, e.significant) for e in picture.events),
         reviewed_count=picture.reviewed_count,
         needs_attention=picture.needs_attention,
+        unchecked=tuple(_unchecked_line(key, state, picture.signed_on if at_signing else today)
+                        for key, state, at_signing in picture.unchecked),
         can_add_actions=signed is not None and role is not None and n.allowed(role, n.Command.ADD_ACTION, Plan()),
         can_mark_reviewed=signed is not None and role is not None
         and n.allowed(role, n.Command.MARK_REVIEWED, signed.plan),
         # Without a role yet the button still shows: the endpoint asks for one (it is the launch's first page).
         can_open_revision=signed_now and (role is None or n.allowed(role, n.Command.OPEN_REVISION, picture.current.plan)),
     )
+
+
+def _unchecked_line(key: str, state, read_on) -> str:
+    status = section_status(key, state, shown=1, read_on=read_on)
+    return f"{status.text} Changes there are not known." if status else ""
 
 
 def _headline(picture: ReviewPicture) -> str:
@@ -96,7 +105,9 @@ def _headline(picture: ReviewPicture) -> str:
         ReviewState.OVERDUE: "The plan's review is overdue",
         ReviewState.DUE: "The plan is due for review",
         ReviewState.DUE_SOON: "The plan's review is due soon",
-    }.get(picture.status.state, f"Nothing new since the plan was signed on {format_date(picture.signed_on)}")
+    }.get(picture.status.state, (f"Nothing new found in what could be checked since the plan was signed on "
+                                 f"{format_date(picture.signed_on)}") if picture.unchecked else
+          f"Nothing new since the plan was signed on {format_date(picture.signed_on)}")
 
 
 def _reason(picture: ReviewPicture) -> str:

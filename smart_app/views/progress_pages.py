@@ -29,7 +29,8 @@ def review_banner(fetched: Mapping[str, SectionFetch]) -> str:
     if picture is None:
         return ""
     return render_template("tracking/_review_due.html",
-                           review=review_view(picture, services().planning.acting_role(launch)))
+                           review=review_view(picture, services().planning.acting_role(launch),
+                                              services().tracking.clock.today()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def show():
     plan = picture.current.plan if picture.current else None
     return render_template(
         "tracking/show.html",
-        review=review_view(picture, role),
+        review=review_view(picture, role, today),
         owes=tuple(owner_view(row, today) for row in who_owes_what(plan, today)) if plan else (),
         indicators=indicators_view(tracking.indicators(launch, summary)),
         acting_label=ROLE_LABELS[role] if role else "",

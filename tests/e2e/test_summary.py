@@ -11,9 +11,12 @@ from markupsafe import escape
 
 from sandbox.data.characters import PATIENT_IDS, build_resources
 from tests.support import TODAY, launch, launch_id_of
+from tests.conftest import ON_BOTH_EHRS
 
 RECORD = build_resources(TODAY)
 BY_REF = {f"{r['resourceType']}/{r['id']}": r for r in RECORD}
+
+pytestmark = [ON_BOTH_EHRS]  # the sandbox, and the independent engine behind its SMART front door
 
 
 def stream(client, launch_id: str, query: str = "") -> dict[str, str]:
@@ -117,13 +120,13 @@ def test_one_failing_search_fails_only_its_section_and_retry_recovers(client, sa
     assert set(retried) == {"allergies", "done"} and 'data-state="complete"' in retried["allergies"]
 
 
-def test_an_operation_outcome_in_a_searchset_becomes_a_note_not_an_item(client, sandbox):
+def test_an_operation_outcome_in_a_searchset_becomes_a_note_not_an_item(client, sandbox, plain_sandbox_only):
     sandbox.control("config", {"outcome_warnings": {"Condition": "Some problems are restricted"}})
     html = stream(client, launch_id_of(launch(client, sandbox, "sofia-rivera")))["conditions"]
     assert "may be incomplete" in html and "restricted" not in html
 
 
-def test_include_ignored_by_the_server_still_names_every_medication(client, sandbox):
+def test_include_ignored_by_the_server_still_names_every_medication(client, sandbox, plain_sandbox_only):
     sandbox.control("config", {"include_supported": False})
     html = stream(client, launch_id_of(launch(client, sandbox, "sofia-rivera")))["medications"]
     for name in expected_active("sofia-rivera")["medications"]:

@@ -4,12 +4,22 @@ signed documents never change after signing. SQLite only: these tests are about 
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from sandbox.data.characters import ADULT_ID, CHILD_ID, PATIENT_IDS, VISITS_ONLY_ID, build_resources
+from sandbox.data.characters import (
+    ADULT_ID,
+    CHILD_ID,
+    COORDINATOR_USER_ID,
+    PATIENT_IDS,
+    PHYSICIAN_USER_ID,
+    VISITS_ONLY_ID,
+    build_resources,
+)
 from smart_app.plan.record import SECTION_KEYS, SectionState
 from smart_app.security import BROWSER_COOKIE
 from tests.support import TODAY, launch, launch_id_of
@@ -105,3 +115,62 @@ def test_no_known_allergies_is_said_with_its_date_on_the_page_and_in_every_print
     assert statement in chart.page("/family-copy?lang=en")
     assert "Sin alergias conocidas (registrado el" in chart.page("/family-copy?lang=es")
     assert "lists no allergies" not in chart.page("/full")
+
+
+# -- the signed documents are what was signed -----------------------------------------------------------
+
+
+def sign_for(app, sandbox, patient_id: str = CHILD_ID):
+    from tests.e2e.test_plan import PlanUser
+
+    coordinator = PlanUser(app, sandbox, "coordinator", COORDINATOR_USER_ID, patient=patient_id)
+    clinician = PlanUser(app, sandbox, "clinician", PHYSICIAN_USER_ID, patient=patient_id)
+    coordinator.do("start-plan", base="")
+    coordinator.do("add-goal", text="Sleep through the night", kind="family")
+    coordinator.do("submit-for-review")
+    coordinator.do("sign")
+    clinician.do("sign")
+    return coordinator
+
+
+def pdf_words(body: bytes, tmp_path, name: str) -> str:
+    pdf = tmp_path / f"{name}.pdf"
+    pdf.write_bytes(body)
+    return " ".join(subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], check=True,
+                                   capture_output=True, text=True).stdout.split())
+
+
+def test_the_signed_documents_do_not_change_when_the_ehr_and_the_curation_do(app, sandbox, tmp_path):
+    from tests.e2e.test_tracking import NEW_CONDITION_ID, a_new_problem
+
+    coordinator = sign_for(app, sandbox)
+    client, base = coordinator.client, f"/p/{coordinator.launch_id}"
+    signed_pdf = pdf_words(client.get(f"{base}/filing/pdf").data, tmp_path, "before")
+    copy = client.get(f"{base}/family-copy?lang=en").get_data(as_text=True)
+    assert "levetiracetam" in signed_pdf and re.search(r"levetiracetam — \d", signed_pdf)  # with its dose
+    assert "Latex" in signed_pdf and "Latex" in copy
+
+    sandbox.control("resources", [a_new_problem(TODAY)])  # the EHR moves on
+    page = client.get(f"{base}/full").get_data(as_text=True)
+    latex = re.search(r'data-ref="(AllergyIntolerance/[^"]+)"[^>]*>\s*<div><span class="item-label">Latex', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"{base}/items/hide", data={"ref": latex.group(1), "reason": "test", "section": "allergies",
+                                                   "csrf_token": token}).status_code == 303
+    assert client.post(f"{base}/added", data={"section": "equipment", "label": "New stander", "csrf_token": token}
+                       ).status_code == 303
+
+    assert pdf_words(client.get(f"{base}/filing/pdf").data, tmp_path, "after") == signed_pdf
+    assert client.get(f"{base}/family-copy?lang=en").get_data(as_text=True) == copy
+    progress = client.get(f"{base}/progress").get_data(as_text=True)
+    assert f"condition-new:Condition/{NEW_CONDITION_ID}" in progress  # the change shows where it belongs
+    now = client.get(f"{base}/full").get_data(as_text=True)
+    assert "New stander" in now and "Obstructive sleep apnea" in now  # and the live summary has both
+
+
+def test_the_progress_page_says_which_changes_could_not_be_checked(app, sandbox):
+    coordinator = sign_for(app, sandbox)
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/Condition", "status": 500, "times": -1}]})
+    progress = coordinator.client.get(f"/p/{coordinator.launch_id}/progress").get_data(as_text=True)
+    assert "The active conditions could not be loaded from the health record on" in progress
+    assert "Changes there are not known." in progress
+    assert "No new health events since" not in progress

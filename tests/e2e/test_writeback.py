@@ -23,6 +23,7 @@ from smart_app.plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
     PLAN_IDENTIFIER_SYSTEM,
     plan_from_fhir,
+    provenance_id,
 )
 from smart_app.plan.model import (
     ActionStatus,
@@ -42,9 +43,12 @@ from smart_app.security import BROWSER_COOKIE
 from smart_app.store.about_store import AboutStore
 from smart_app.tenants import TenantRegistry
 from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
+from tests.conftest import ON_BOTH_EHRS
 
 PATIENT = "sofia-rivera"
 SIGNED_AT = datetime(2026, 6, 1, 15, 30, tzinfo=UTC)
+
+pytestmark = [ON_BOTH_EHRS]  # the sandbox, and the independent engine behind its SMART front door
 
 
 def conditions_of(patient_id: str) -> list[str]:
@@ -108,7 +112,7 @@ class Chart:
         return gateway
 
     def search(self, resource_type: str, *params: tuple[str, str]) -> list[dict]:
-        found = self.gateway().search(resource_type, [("patient", PATIENT), *params], max_pages=10)
+        found = self.gateway().search(resource_type, [("patient", f"Patient/{PATIENT}"), *params], max_pages=10)
         return [dict(r) for r in found.resources]
 
     def plan_in_ehr(self, version: PlanVersion) -> Plan:
@@ -146,11 +150,13 @@ def test_a_signed_plan_is_filed_and_reads_back_as_the_same_plan(app, sandbox, ch
     version = sign(app, sandbox, a_plan())
     page = chart.file()
     assert outcome_of(page) == "filed" and 'data-tier="structured"' in page
-    assert re.search(r'id="ehr-link"[^>]*>CarePlan/[A-Za-z0-9]+<', page)
+    assert re.search(r'id="ehr-link"[^>]*>CarePlan/[A-Za-z0-9.-]+<', page)
     careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
     goals = chart.search("Goal", ("_id", ",".join(g["reference"].split("/")[1] for g in careplan["goal"])))
     tasks = chart.search("Task", ("based-on", f"CarePlan/{careplan['id']}"))
-    provenance, = chart.search("Provenance", ("target", f"CarePlan/{careplan['id']}"))
+    # Read by its fixed id: the engine's Provenance `patient` search matches only a Patient target.
+    provenance = chart.gateway().read(f"Provenance/{provenance_id(version.plan_id, version.version)}")
+    assert {t["reference"] for t in provenance["target"]} >= {f"CarePlan/{careplan['id']}"}
     assert plan_from_fhir(careplan, goals, tasks, provenance) == replace(version.plan, positions=())
 
 
@@ -203,7 +209,7 @@ def test_a_task_changed_in_the_ehr_gives_the_reconcile_view_and_loses_neither_si
     first = sign(app, sandbox, a_plan())
     chart.file()
     task = next(t for t in chart.search("Task") if t.get("description") == "Arrange feeding-pump replacement")
-    sandbox.control("resources", [task | {"description": "Pump replaced by vendor (EHR edit)"}])
+    (edited,) = sandbox.control("resources", [task | {"description": "Pump replaced by vendor (EHR edit)"}])
     revised = sign(app, sandbox, a_plan(revision=2, actions=a_plan().actions[:2]
                                        + (replace(a_plan().actions[2], due=date(2026, 9, 1)),)), base=first)
     page = chart.file()
@@ -215,7 +221,7 @@ def test_a_task_changed_in_the_ehr_gives_the_reconcile_view_and_loses_neither_si
     overwrite = re.search(r'name="overwrite_ehr_version" value="([^"]*)"', page).group(1)
     assert outcome_of(chart.file(overwrite_ehr_version=overwrite)) == "filed"
     assert content_of(chart.plan_in_ehr(revised)) == content_of(revised.plan)
-    theirs = chart.gateway().read(f"Task/{task['id']}/_history/2")
+    theirs = chart.gateway().read(f"Task/{task['id']}/_history/{edited['versionId']}")
     assert theirs["description"] == "Pump replaced by vendor (EHR edit)"  # kept in the EHR's history
 
 
