@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .model import ROLE_LABELS, ActionStatus, GoalKind, NegotiatedAction, Plan
+from .people import owner_label
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 TITLE = "Shared Plan of Care"
@@ -125,7 +126,7 @@ def _actions_table(root: ET.Element, actions: list[NegotiatedAction]) -> None:
     for action in actions:
         row = _add(body, "tr")
         _add(row, "td", action.text)
-        _add(row, "td", owner_label(action))
+        _add(row, "td", owner_label(action.owner))
         _add(row, "td", _day(action.due) if action.due else "No date")
         _add(row, "td", ACTION_STATUS_LABELS[action.status])
 
@@ -138,11 +139,6 @@ def _signoffs(root: ET.Element, plan: Plan) -> None:
     listing = _add(root, "ul")
     for signoff in plan.signoffs:
         _add(listing, "li", f"{ROLE_LABELS[signoff.role]}: {signoff.name}, {_day(signoff.at)}")
-
-
-def owner_label(action: NegotiatedAction) -> str:
-    role = ROLE_LABELS[action.owner.role]
-    return f"{action.owner.name} ({role})" if action.owner.name else role
 
 
 def _day(value: date | datetime) -> str:

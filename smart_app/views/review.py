@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 from ..plan import suggestions
 from ..plan.model import ROLE_LABELS, PlanState, Role
 from ..plan.negotiation import Actor
+from ..plan.people import user_reference
 from ..plan.record import SourceRecord
 from ..plan.summary import summarize
 from ..planning import Conflict, change_plan
@@ -67,7 +68,7 @@ def change():
     else:
         command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle,
                                                                    review_months=current_tenant().review_months)
-    actor = Actor(role=Role(launch.acting_role), name=_user_name())
+    actor = Actor(role=Role(launch.acting_role), name=_user_name(), user=user_reference(launch.fhir_user, launch.iss))
     state = app_state()
     outcome = change_plan(state.plans, state.audit, launch, actor, base_version=plan_forms.base_version_of(request.form),
                           change=plan_change, note=f"{actor.name} ({ROLE_LABELS[actor.role]}) {phrase}",

@@ -1,5 +1,6 @@
 """Plan diffs: field by field, as data, and in plain words for the history and conflict pages."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,8 @@ from smart_app.plan.diff import (
     changed_keys,
     describe,
     diff,
+    field_name,
+    items_by_key,
     worth_showing,
 )
 from smart_app.plan.model import ActionStatus, GoalKind, Owner, PlanState, ProgressNote, Role, Stance
@@ -24,6 +27,7 @@ from tests.plan_builders import (
     a_goal,
     a_plan,
     a_position,
+    a_resolution,
     a_signoff,
     an_action,
 )
@@ -147,7 +151,7 @@ def test_owner_status_and_progress_read_in_the_domains_words():
     after = a_plan(an_action("a1", PUMP, owner=Owner(Role.COMMUNITY, "Acme DME"), status=ActionStatus.IN_PROGRESS,
                              progress=(ProgressNote("Vendor called", "Jordan Lee", NOW),)))
     assert words(before, after) == [
-        f"Owner of '{PUMP}' changed from Care coordinator to Community provider (Acme DME)",
+        f"Owner of '{PUMP}' changed from Care coordinator to Acme DME (Community provider)",
         f"Status of '{PUMP}' changed from not started to in progress",
         f"Progress noted on '{PUMP}': 'Vendor called' (Jordan Lee)",
     ]
@@ -161,11 +165,11 @@ def test_positions_read_as_who_did_what_to_which_item():
         a_position("a1", Role.FAMILY, Stance.AMEND, proposed_change="Pump by June"),
     )
     assert words(before, after) == [
-        f"Primary care clinician (Dr Sam Ortiz) declined '{PUMP}': Prescription first (before: agreed)",
+        f"Dr Sam Ortiz (Primary care clinician) declined '{PUMP}': Prescription first (before: agreed)",
         f"Family (recorded by Jordan Lee) proposed a change to '{PUMP}': proposed 'Pump by June'",
     ]
     assert words(after, a_plan(an_action("a1", PUMP))) == [
-        f"Primary care clinician (Dr Sam Ortiz)'s position on '{PUMP}' was cleared",
+        f"Dr Sam Ortiz (Primary care clinician)'s position on '{PUMP}' was cleared",
         f"Family (recorded by Jordan Lee)'s position on '{PUMP}' was cleared",
     ]
 
@@ -176,7 +180,7 @@ def test_signing_and_plan_fields_read_plainly():
                    family_priority="Fewer hospital stays", next_review=date(2026, 12, 1), signed_at=NOW)
     assert [describe(c) for c in worth_showing(diff(before, after))] == [
         "Goals reordered",
-        "Signed by Primary care clinician (Dr Sam Ortiz)",
+        "Signed by Dr Sam Ortiz (Primary care clinician)",
         "Plan signed",
         "The family's priority set to 'Fewer hospital stays'",
         "Next review date set to 1 Dec 2026",
@@ -200,3 +204,49 @@ def test_whose_words_a_goal_is_in_reads_plainly():
     after = a_plan(a_goal("g1", "Sleep", expressed_by="Ana Rivera (mother)"))
     assert words(before, after) == ["Goal 'Sleep' now in the words of 'Ana Rivera (mother)'"]
     assert words(after, before) == ["Goal 'Sleep' no longer says whose words it is in"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sign-offs by person, resolutions by the resolver (issue 16)
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_sign_offs_are_keyed_by_who_signed_and_older_ones_by_role():
+    ortiz = a_signoff(Role.CLINICIAN, user="Practitioner/sam-ortiz")
+    locum = a_signoff(Role.CLINICIAN, "Dr Locum", user="Practitioner/locum")
+    assert [(c.kind, c.key) for c in diff(a_plan(ortiz), a_plan(locum))] == [
+        (ChangeKind.REMOVED, "Practitioner/sam-ortiz"), (ChangeKind.ADDED, "Practitioner/locum")]
+    assert [c.key for c in diff(a_plan(), a_plan(a_signoff(Role.CLINICIAN)))] == ["clinician"]
+    assert items_by_key(a_plan(ortiz, a_signoff(Role.COORDINATOR)), Entity.SIGNOFF) == {
+        "Practitioner/sam-ortiz": ortiz, "coordinator": a_signoff(Role.COORDINATOR)}
+
+
+def test_a_cleared_sign_off_reads_plainly():
+    assert words(a_plan(a_goal("g1"), a_signoff(Role.CLINICIAN)), a_plan(a_goal("g1"))) == [
+        "Sign-off by Dr Sam Ortiz (Primary care clinician) cleared"]
+
+
+def test_a_resolution_reads_as_the_resolvers_own_words():
+    declined = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE))
+    resolved = replace(declined, resolutions=(a_resolution("a1", Role.CLINICIAN, note="Agreed to wait"),))
+    assert diff(declined, resolved) == (
+        Change(ChangeKind.ADDED, Entity.RESOLUTION, "a1|clinician", after=resolved.resolutions[0], label=PUMP),)
+    assert words(declined, resolved) == [
+        f"Jordan Lee (Care coordinator) resolved the primary care clinician's position on '{PUMP}': Agreed to wait"]
+    assert words(resolved, declined) == [
+        f"The resolution of the primary care clinician's position on '{PUMP}' no longer applies"]
+    assert apply(declined, diff(declined, resolved)) == resolved
+
+
+def test_a_change_without_its_value_is_still_described():
+    for entity, expected in ((Entity.POSITION, "Position on 'Sleep' added"),
+                             (Entity.RESOLUTION, "Resolution on 'Sleep' added"),
+                             (Entity.SIGNOFF, "Sign-off added")):
+        assert describe(Change(ChangeKind.ADDED, entity, "g1|clinician", label="Sleep")) == expected
+
+
+def test_times_and_plan_fields_read_in_the_one_date_format():
+    assert words(a_plan(), a_plan(signed_at=NOW)) == ["Signing time set to 1 Jun 2026 09:30"]
+    assert field_name(Entity.PLAN, "goal_order") == "Order of the goals"
+    assert field_name(Entity.ACTION, "due") == "Due date" and field_name(Entity.GOAL, "odd_one") == "Odd one"
+    assert worth_showing(diff(a_plan(), a_plan(signed_at=NOW))) == ()

@@ -26,6 +26,7 @@ from tests.plan_builders import (
     a_plan,
     a_plan_in_review,
     a_position,
+    a_resolution,
     a_signoff,
     an_action,
 )
@@ -273,15 +274,20 @@ def test_only_an_amendment_can_be_accepted():
         n.accept_amendment(plan, CLINICIAN, NOW, "a1", Role.CLINICIAN)
 
 
-def test_the_coordinator_resolves_a_decline_keeping_what_was_said():
-    plan = n.take_position(drafted(), CLINICIAN, NOW, "a2", Stance.DECLINE, reason="PT twice weekly is needed")
+def test_the_coordinator_resolves_a_decline_beside_it_and_the_clinicians_words_stay_hers():
+    declined = n.take_position(drafted(), CLINICIAN, NOW, "a2", Stance.DECLINE, reason="PT twice weekly is needed")
     with pytest.raises(n.NegotiationError, match="how it was resolved"):
-        n.resolve_position(plan, COORDINATOR, LATER, "a2", Role.CLINICIAN, " ")
-    plan = n.resolve_position(plan, COORDINATOR, LATER, "a2", Role.CLINICIAN, "Agreed on the phone: keep weekly")
-    (position,) = plan.positions
-    assert position.stance is Stance.COMMENT and position.by == CLINICIAN.name
-    assert "PT twice weekly is needed" in position.comment and "keep weekly" in position.comment
-    assert n.disagreements(plan) == ()
+        n.resolve_position(declined, COORDINATOR, LATER, "a2", Role.CLINICIAN, " ")
+    plan = n.resolve_position(declined, COORDINATOR, LATER, "a2", Role.CLINICIAN, "Agreed on the phone: keep weekly")
+    assert plan.positions == declined.positions  # stance, reason, author: untouched
+    (resolution,) = plan.resolutions
+    assert (resolution.subject_id, resolution.party, resolution.position_at) == ("a2", Role.CLINICIAN, NOW)
+    assert (resolution.note, resolution.by, resolution.by_user, resolution.at) == (
+        "Agreed on the phone: keep weekly", COORDINATOR.name, COORDINATOR.user, LATER)
+    assert n.disagreements(plan) == () and n.resolution_of(plan, plan.positions[0]) == resolution
+    assert not n.is_open(plan, plan.positions[0]) and n.is_open(declined, declined.positions[0])
+    with pytest.raises(n.NegotiationError, match="no open disagreement"):
+        n.resolve_position(plan, COORDINATOR, LATER, "a2", Role.CLINICIAN, "Again")
 
 
 def test_nothing_to_resolve_when_the_party_agreed():
@@ -566,3 +572,227 @@ def test_rewording_an_item_exactly_as_proposed_settles_that_proposal():
     plan = n.edit_action(plan, COORDINATOR, LATER, "a1", text="Replace the pump by July")
     assert {(p.party, p.stance) for p in plan.positions} == {(Role.CLINICIAN, Stance.AGREE),
                                                              (Role.FAMILY, Stance.AMEND)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# A signature is a person (issue 16)
+# ---------------------------------------------------------------------------------------------------
+
+
+def in_review():
+    return n.submit_for_review(drafted(), COORDINATOR, NOW)
+
+
+@pytest.mark.parametrize("first,second", [
+    (Role.COORDINATOR, Role.CLINICIAN),
+    (Role.CLINICIAN, Role.COORDINATOR),
+    (Role.CLINICIAN, Role.SPECIALIST),
+])
+def test_the_same_person_cannot_sign_twice_in_one_revision_whatever_roles_they_choose(first, second):
+    signers = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST)
+    person = "Practitioner/jordan-lee"
+    once = n.sign(in_review(), n.Actor(first, "Jordan Lee", person), NOW, signers=signers)
+    assert [(s.role, s.user) for s in once.signoffs] == [(first, person)]
+    with pytest.raises(n.NegotiationError, match="already signed this revision as the .*each person signs once"):
+        n.sign(once, n.Actor(second, "Jordan Lee RN", person), LATER, signers=signers)
+    assert not n.allowed(n.Actor(second, "Jordan Lee", person), n.Command.SIGN, once, signers=signers)
+    assert n.allowed(second, n.Command.SIGN, once, signers=signers)  # the role alone could still sign
+
+
+def test_two_people_sign_and_each_signature_names_its_signer():
+    plan = n.sign(n.sign(in_review(), COORDINATOR, NOW), CLINICIAN, LATER)
+    assert plan.state is PlanState.SIGNED
+    assert [(s.role, s.name, s.user) for s in plan.signoffs] == [
+        (Role.COORDINATOR, COORDINATOR.name, COORDINATOR.user), (Role.CLINICIAN, CLINICIAN.name, CLINICIAN.user)]
+
+
+@pytest.mark.parametrize("user", ["RelatedPerson/ana-rivera", "Patient/sofia-rivera",
+                                  "https://ehr.example/fhir/RelatedPerson/4"])
+def test_a_patient_or_family_member_cannot_sign_as_a_professional(user):
+    for role in (Role.CLINICIAN, Role.COORDINATOR):
+        with pytest.raises(n.NegotiationError, match="signed in as a (patient|family member)"):
+            n.sign(in_review(), n.Actor(role, "Ana Rivera", user), NOW)
+
+
+def test_the_clinician_signs_as_a_practitioner_and_the_coordinator_may_be_another_kind_of_user():
+    assert n.sign(in_review(), n.Actor(Role.CLINICIAN, "Dr Ortiz", "PractitionerRole/9"), NOW).signoffs
+    with pytest.raises(n.NegotiationError, match="signs as a practitioner"):
+        n.sign(in_review(), n.Actor(Role.CLINICIAN, "Dr Ortiz", "Person/9"), NOW)
+    assert n.sign(in_review(), n.Actor(Role.COORDINATOR, "Jordan Lee", "Person/7"), NOW).signoffs
+
+
+def test_nobody_signs_without_an_identity():
+    for role in (Role.COORDINATOR, Role.CLINICIAN):
+        with pytest.raises(n.NegotiationError, match="did not say who you are"):
+            n.sign(in_review(), n.Actor(role, "Jordan Lee"), NOW)
+        with pytest.raises(n.NegotiationError, match="did not say who you are"):
+            n.sign(in_review(), n.Actor(role, "Jordan Lee", "  "), NOW)
+
+
+def test_the_role_chosen_is_checked_against_what_the_ehr_says_the_person_is():
+    nurse = n.Actor(Role.CLINICIAN, "Jordan Lee", "Practitioner/jordan-lee", ehr_roles=frozenset({Role.COORDINATOR}))
+    with pytest.raises(n.NegotiationError, match="The EHR lists you as care coordinator, not as the primary care"):
+        n.sign(in_review(), nurse, NOW)
+    with pytest.raises(n.NegotiationError, match="EHR lists you as"):
+        n.take_position(in_review(), nurse, NOW, "a1", Stance.AGREE)
+    as_coordinator = replace(nurse, role=Role.COORDINATOR)
+    assert n.sign(in_review(), as_coordinator, NOW).signoffs[0].role is Role.COORDINATOR
+
+
+def test_a_family_identity_cannot_work_in_a_professional_role():
+    ana = n.Actor(Role.COORDINATOR, "Ana Rivera", "RelatedPerson/ana-rivera")
+    with pytest.raises(n.NegotiationError, match="signed in as a family member"):
+        n.add_goal(drafted(), ana, NOW, goal_id="g9", text="A goal")
+    assert n.why_not(ana, n.Command.ADD_GOAL, drafted()).startswith("You are signed in as a family member")
+    assert n.why_not(Role.COORDINATOR, n.Command.ADD_GOAL, drafted()) is None
+
+
+def test_a_site_chooses_which_roles_must_sign():
+    signers = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST)
+    plan = n.sign(n.sign(in_review(), COORDINATOR, NOW, signers=signers), CLINICIAN, NOW, signers=signers)
+    assert plan.state is PlanState.IN_REVIEW and n.missing_signers(plan, signers) == (Role.SPECIALIST,)
+    assert n.missing_signers(plan) == ()
+    plan = n.sign(plan, SPECIALIST, LATER, signers=signers)
+    assert plan.state is PlanState.SIGNED and plan.signed_at == LATER
+    only_clinician = n.sign(in_review(), CLINICIAN, NOW, signers=(Role.CLINICIAN,))
+    assert only_clinician.state is PlanState.SIGNED
+    with pytest.raises(n.NegotiationError, match="Only the primary care clinician can sign"):
+        n.sign(in_review(), COORDINATOR, NOW, signers=(Role.CLINICIAN,))
+    with pytest.raises(n.NegotiationError, match="Only the care coordinator or primary care clinician can sign"):
+        n.sign(in_review(), SPECIALIST, NOW)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rules the mutation tests found unpinned
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [
+    lambda p: n.add_action(p, COORDINATOR, LATER, action_id="a9", text="New action", owner=Owner(Role.FAMILY)),
+    lambda p: n.move_action(p, COORDINATOR, LATER, "a3", n.Direction.UP),
+    lambda p: n.remove_goal(p, COORDINATOR, LATER, "g1"),
+    lambda p: n.edit_goal(p, COORDINATOR, LATER, "g1", text="Sleep through most nights"),
+    lambda p: n.edit_action(p, COORDINATOR, LATER, "a1", text="Replace the pump"),
+])
+def test_every_content_change_clears_the_sign_offs(command):
+    plan = n.sign(in_review(), COORDINATOR, NOW)
+    changed = command(plan)
+    assert plan.signoffs and changed.signoffs == ()
+    assert changed.state is PlanState.IN_REVIEW
+
+
+def test_accepting_an_amendment_clears_the_sign_offs_and_the_other_agreements():
+    plan = n.sign(in_review(), COORDINATOR, NOW)
+    plan = n.take_position(plan, CLINICIAN, NOW, "g1", Stance.AMEND, proposed_change="Sleep most nights")
+    plan = n.take_position(plan, COORDINATOR, NOW, "g1", Stance.AGREE, party=Role.FAMILY)
+    accepted = n.accept_amendment(plan, COORDINATOR, LATER, "g1", Role.CLINICIAN)
+    assert accepted.goal("g1").text == "Sleep most nights"
+    assert [g.text for g in accepted.goals[1:]] == [g.text for g in plan.goals[1:]]  # other goals unchanged
+    assert [(p.party, p.stance, p.proposed_change) for p in accepted.positions] == [(Role.CLINICIAN, Stance.AGREE, "")]
+    assert accepted.signoffs == ()
+
+
+def test_editing_one_goal_leaves_the_other_goals_alone():
+    plan = drafted()
+    edited = n.edit_goal(plan, COORDINATOR, LATER, "g2", text="Gain weight steadily", lifecycle=GoalLifecycle.ACTIVE)
+    assert edited.goals[0] == plan.goals[0]
+    assert (edited.goals[1].text, edited.goals[1].lifecycle) == ("Gain weight steadily", GoalLifecycle.ACTIVE)
+    tracked = n.edit_goal(plan, COORDINATOR, LATER, "g2", achievement=Achievement.IMPROVING)
+    assert tracked.goals[0] == plan.goals[0] and tracked.goals[1].achievement is Achievement.IMPROVING
+
+
+def test_a_new_revision_starts_without_the_old_positions_resolutions_or_sign_offs():
+    plan = n.take_position(in_review(), CLINICIAN, NOW, "a2", Stance.DECLINE, reason="Twice weekly")
+    plan = n.take_position(plan, CLINICIAN, NOW, "a1", Stance.AGREE)
+    plan = n.resolve_position(plan, COORDINATOR, NOW, "a2", Role.CLINICIAN, "Agreed to try weekly")
+    plan = n.sign(n.sign(plan, COORDINATOR, NOW), CLINICIAN, LATER)
+    assert plan.state is PlanState.SIGNED and plan.positions and plan.resolutions
+    reopened = n.open_revision(plan, CLINICIAN, LATER)
+    assert (reopened.positions, reopened.resolutions, reopened.signoffs) == ((), (), ())
+    assert (reopened.revision, reopened.next_review) == (plan.revision + 1, None)
+
+
+def test_the_review_row_flags_only_open_disagreements():
+    plan = a_plan(
+        a_goal("g1"), an_action("a1", goal_id="g1"), an_action("a2", goal_id="g1"), an_action("a3", goal_id="g1"),
+        a_position("g1", Role.CLINICIAN, Stance.AGREE), a_position("g1", Role.FAMILY, Stance.COMMENT),
+        a_position("a1", Role.CLINICIAN, Stance.DECLINE), a_position("a1", Role.FAMILY, Stance.AGREE),
+        a_position("a2", Role.FAMILY, Stance.AMEND),
+        a_position("a3", Role.CLINICIAN, Stance.DECLINE), a_resolution("a3", Role.CLINICIAN),
+    )
+    rows = {r.subject_id: r for r in n.review_rows(plan)}
+    assert {k: r.disagreement for k, r in rows.items()} == {"g1": False, "a1": True, "a2": True, "a3": False}
+    assert rows["a3"].resolution(Role.CLINICIAN) == plan.resolutions[0]
+    assert rows["a1"].resolutions == () and rows["a1"].resolution(Role.CLINICIAN) is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resolutions stay with the position they resolve
+# ---------------------------------------------------------------------------------------------------
+
+
+def resolved():
+    plan = n.take_position(in_review(), CLINICIAN, NOW, "a2", Stance.DECLINE, reason="Twice weekly")
+    return n.resolve_position(plan, COORDINATOR, NOW, "a2", Role.CLINICIAN, "Weekly for now")
+
+
+def test_a_new_position_from_the_party_is_not_covered_by_the_old_resolution():
+    plan = n.take_position(resolved(), CLINICIAN, NOW, "a2", Stance.DECLINE, reason="Still twice weekly")
+    assert plan.resolutions == () and [d.detail for d in n.disagreements(plan)] == ["Still twice weekly"]
+
+
+def test_a_resolution_survives_a_rewording_and_goes_with_its_item():
+    reworded = n.edit_action(resolved(), COORDINATOR, LATER, "a2", text="Weekly physical therapy, reviewed in May")
+    assert reworded.resolutions == resolved().resolutions and n.disagreements(reworded) == ()
+    assert n.remove_action(resolved(), COORDINATOR, LATER, "a2").resolutions == ()
+    assert n.remove_goal(resolved(), COORDINATOR, LATER, "g2").resolutions == resolved().resolutions  # a2 stays
+    on_goal = n.take_position(resolved(), CLINICIAN, NOW, "g2", Stance.DECLINE, reason="Not measurable")
+    on_goal = n.resolve_position(on_goal, COORDINATOR, NOW, "g2", Role.CLINICIAN, "Measured monthly")
+    assert n.remove_goal(on_goal, COORDINATOR, LATER, "g2").resolutions == resolved().resolutions
+
+
+def test_a_resolution_no_longer_applies_once_its_position_is_no_longer_open():
+    plan = n.take_position(in_review(), CLINICIAN, NOW, "a2", Stance.AMEND, proposed_change="Twice-weekly PT")
+    plan = n.resolve_position(plan, COORDINATOR, NOW, "a2", Role.CLINICIAN, "Discussed")
+    assert plan.resolutions
+    settled = n.edit_action(plan, COORDINATOR, LATER, "a2", text="Twice-weekly PT")
+    assert settled.positions[0].stance is Stance.AGREE and settled.resolutions == ()
+    assert n.accept_amendment(plan, COORDINATOR, LATER, "a2", Role.CLINICIAN).resolutions == ()
+
+
+def test_positions_record_who_took_them():
+    plan = n.take_position(in_review(), COORDINATOR, NOW, "g1", Stance.AGREE, party=Role.FAMILY)
+    (position,) = plan.positions
+    assert (position.party, position.by, position.by_user) == (Role.FAMILY, COORDINATOR.name, COORDINATOR.user)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Forms post every field: only what the user changed is a change
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_an_edit_form_keeps_the_fields_the_user_left_as_they_were():
+    action = an_action("a1", "Arrange feeding-pump replacement", owner=Owner(Role.COMMUNITY, "Home Health Co"),
+                       due=date(2026, 7, 15), condition_refs=("Condition/gtube",))
+    posted = {"text": " Arrange feeding-pump  replacement", "owner": Owner(Role.COMMUNITY, "Home  Health Co"),
+              "goal_id": None, "due": date(2026, 7, 15), "status": ActionStatus.IN_PROGRESS,
+              "condition_refs": ["Condition/gtube"]}
+    assert n.edited_fields(action, posted) == {"text": n.KEEP, "owner": n.KEEP, "goal_id": n.KEEP, "due": n.KEEP,
+                                               "status": ActionStatus.IN_PROGRESS, "condition_refs": n.KEEP}
+    goal = a_goal("g1", "Sleep", kind=GoalKind.FAMILY)
+    assert n.edited_fields(goal, {"text": "Sleep well", "kind": GoalKind.FAMILY, "expressed_by": ""}) == {
+        "text": "Sleep well", "kind": n.KEEP, "expressed_by": n.KEEP}
+
+
+def test_an_edit_form_cannot_change_an_id_or_the_progress_notes():
+    with pytest.raises(ValueError, match="action_id"):
+        n.edited_fields(an_action("a1"), {"action_id": "a2"})
+    with pytest.raises(ValueError, match="goal_id, progress"):
+        n.edited_fields(a_goal("g1"), {"goal_id": "g2", "progress": ()})
+
+
+def test_a_resolution_resolves_only_the_position_it_was_written_for():
+    later_decline = a_position("a1", Role.CLINICIAN, Stance.DECLINE, at=LATER, reason="Not yet")
+    plan = a_plan(an_action("a1"), later_decline, a_resolution("a1", Role.CLINICIAN, position_at=NOW))
+    assert n.resolution_of(plan, later_decline) is None and n.is_open(plan, later_decline)
+    assert [d.detail for d in n.disagreements(plan)] == ["Not yet"]
