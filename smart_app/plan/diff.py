@@ -23,7 +23,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from . import i18n
-from .model import ROLE_LABELS, Owner, Plan, PlanState, Position, Resolution, Role, SignOff, Stance
+from .model import ROLE_LABELS, Owner, Plan, PlanState, Position, ProgressNote, Resolution, Role, SignOff, Stance
 from .people import owner_label, person_label
 
 PLAN_KEY = "plan"
@@ -157,12 +157,13 @@ def _diff_collection(
     new = {collection.key(x): x for x in b}
     entity = collection.entity
 
-    def label(key: str, item: Any) -> str:
+    def label(item: Any) -> str:
+        """The wording of the goal or action: its own, or the one a position or resolution is on."""
         on_an_item = entity in (Entity.POSITION, Entity.RESOLUTION)
-        return labels.get(item.subject_id if on_an_item else key, "")
+        return labels.get(item.subject_id if on_an_item else collection.key(item), "")
 
     changes = [
-        Change(ChangeKind.REMOVED, entity, k, before=v, label=label(k, v)) for k, v in old.items() if k not in new
+        Change(ChangeKind.REMOVED, entity, k, before=v, label=label(v)) for k, v in old.items() if k not in new
     ]
     for key, after in new.items():
         before = old.get(key)
@@ -171,13 +172,13 @@ def _diff_collection(
         if collection.field_by_field:
             changes += [
                 Change(ChangeKind.CHANGED, entity, key, f.name, getattr(before, f.name), getattr(after, f.name),
-                       label(key, after))
+                       label(after))
                 for f in fields(after)
                 if f.name != collection.id_field and getattr(before, f.name) != getattr(after, f.name)
             ]
         else:
-            changes.append(Change(ChangeKind.CHANGED, entity, key, before=before, after=after, label=label(key, after)))
-    changes += [Change(ChangeKind.ADDED, entity, k, after=v, label=label(k, v)) for k, v in new.items() if k not in old]
+            changes.append(Change(ChangeKind.CHANGED, entity, key, before=before, after=after, label=label(after)))
+    changes += [Change(ChangeKind.ADDED, entity, k, after=v, label=label(v)) for k, v in new.items() if k not in old]
     natural = [k for k in old if k in new] + [k for k in new if k not in old]
     if natural != list(new):
         changes.append(Change(ChangeKind.CHANGED, Entity.PLAN, PLAN_KEY, collection.order_field,
@@ -271,7 +272,7 @@ def _describe_item(change: Change) -> str:
         return f"{noun} reworded from '{change.before}' to '{change.after}'"
     if change.field == "progress" and _extends(change.before, change.after):
         added = change.after[len(change.before):]  # type: ignore[index]
-        notes = "; ".join(f"'{n.text}' ({n.author})" for n in added)
+        notes = "; ".join(shown(n) for n in added)
         return f"Progress noted on '{change.label}': {notes}"
     if change.field == "expressed_by":
         if not change.after:
@@ -325,13 +326,18 @@ def _describe_signoff(change: Change) -> str:
     return f"Signed by {who}"
 
 
+_ORDER_WORDS = {
+    "goal_order": "Goals reordered",
+    "action_order": "Actions reordered",
+    "position_order": "Positions re-listed",
+    "resolution_order": "Resolutions re-listed",
+    "signoff_order": "Sign-offs re-listed",
+}
+
+
 def _describe_plan(change: Change) -> str:
-    if change.field == "goal_order":
-        return "Goals reordered"
-    if change.field == "action_order":
-        return "Actions reordered"
-    if change.field in ("position_order", "signoff_order"):
-        return "Positions re-listed" if change.field == "position_order" else "Sign-offs re-listed"
+    if change.field in _ORDER_WORDS:
+        return _ORDER_WORDS[change.field]
     if change.field == "state" and change.after is PlanState.SIGNED:
         return "Plan signed"
     if change.field == "revision":
@@ -341,7 +347,7 @@ def _describe_plan(change: Change) -> str:
 
 def field_name(entity: Entity, field: str) -> str:
     """A field as a person calls it: "Due date", "The family's priority"."""
-    names = _PLAN_FIELD_NAMES if entity is Entity.PLAN else _FIELD_NAMES
+    names = _FIELD_NAMES if entity in (Entity.GOAL, Entity.ACTION) else _PLAN_FIELD_NAMES
     return names.get(field, field.replace("_", " ").capitalize())
 
 
@@ -361,6 +367,8 @@ def shown(value: object) -> str:
         return i18n.format_date(value, short=True)
     if isinstance(value, Owner):
         return owner_label(value)
+    if isinstance(value, ProgressNote):
+        return f"'{value.text}' ({value.author})"
     if isinstance(value, Enum):
         return str(value.value).replace("-", " ")
     if isinstance(value, tuple):

@@ -177,7 +177,7 @@ def why_not(who: Role | Actor, command: Command, plan: Plan, subject_id: str | N
     if role not in permitted:
         return f"Only the {_roles_text(permitted)} can {_PHRASES[command]}."
     return (
-        (actor and may_act_as(actor.user, role, actor.ehr_roles))
+        _identity_rule(actor, command)
         or _state_rule(command, plan)
         or _owner_rule(role, command, plan, subject_id)
         or _signing_rule(role, actor, command, plan)
@@ -187,6 +187,14 @@ def why_not(who: Role | Actor, command: Command, plan: Plan, subject_id: str | N
 def allowed(who: Role | Actor, command: Command, plan: Plan, subject_id: str | None = None, *,
             signers: Sequence[Role] = REQUIRED_SIGNERS) -> bool:
     return why_not(who, command, plan, subject_id, signers=signers) is None
+
+
+def _identity_rule(actor: Actor | None, command: Command) -> str | None:
+    """What the person is (per the EHR) against the role they chose; signing also needs an identity."""
+    if actor is None:
+        return None
+    rule = may_sign_as if command is Command.SIGN else may_act_as
+    return rule(actor.user, actor.role, actor.ehr_roles)
 
 
 def _state_rule(command: Command, plan: Plan) -> str | None:
@@ -218,9 +226,6 @@ def _signing_rule(role: Role, actor: Actor | None, command: Command, plan: Plan)
     if any(s.role is role for s in plan.signoffs):
         return f"The {ROLE_LABELS[role].lower()} has already signed this revision."
     if actor is not None:
-        reason = may_sign_as(actor.user, role, actor.ehr_roles)
-        if reason:
-            return reason
         earlier = next((s for s in plan.signoffs if s.user == actor.user), None)
         if earlier is not None:
             return (f"You have already signed this revision as the {ROLE_LABELS[earlier.role].lower()}; "
@@ -293,7 +298,7 @@ def edit_goal(
     condition_refs: tuple[str, ...] | _Keep = KEEP,
 ) -> Plan:
     """The plan with the goal changed; fields left as KEEP stay as they are."""
-    _require(actor, Command.EDIT_GOAL, plan, goal_id)
+    _require(actor, Command.EDIT_GOAL, plan)
     goal = _goal(plan, goal_id)
     changes = _given(
         text=text if text is KEEP else _wording(text, "goal"),
@@ -315,7 +320,7 @@ def edit_goal(
 
 def remove_goal(plan: Plan, actor: Actor, now: datetime, goal_id: str) -> Plan:
     """The plan without the goal and positions on it; its actions stay, no longer linked to a goal."""
-    _require(actor, Command.REMOVE_GOAL, plan, goal_id)
+    _require(actor, Command.REMOVE_GOAL, plan)
     _goal(plan, goal_id)
     return _tidy(replace(
         plan,
@@ -328,7 +333,7 @@ def remove_goal(plan: Plan, actor: Actor, now: datetime, goal_id: str) -> Plan:
 
 def move_goal(plan: Plan, actor: Actor, now: datetime, goal_id: str, direction: Direction) -> Plan:
     """The plan with the goal one place up or down (unchanged when already at that end)."""
-    _require(actor, Command.MOVE_GOAL, plan, goal_id)
+    _require(actor, Command.MOVE_GOAL, plan)
     _goal(plan, goal_id)
     ids = [g.goal_id for g in plan.goals]
     moved = _swap(ids, ids.index(goal_id), direction, among=range(len(ids)))
@@ -410,7 +415,7 @@ def edit_action(
 
 def remove_action(plan: Plan, actor: Actor, now: datetime, action_id: str) -> Plan:
     """The plan without the action and the positions on it."""
-    _require(actor, Command.REMOVE_ACTION, plan, action_id)
+    _require(actor, Command.REMOVE_ACTION, plan)
     _action(plan, action_id)
     return _tidy(replace(
         plan,
@@ -422,7 +427,7 @@ def remove_action(plan: Plan, actor: Actor, now: datetime, action_id: str) -> Pl
 
 def move_action(plan: Plan, actor: Actor, now: datetime, action_id: str, direction: Direction) -> Plan:
     """The plan with the action one place up or down among the actions of the same goal."""
-    _require(actor, Command.MOVE_ACTION, plan, action_id)
+    _require(actor, Command.MOVE_ACTION, plan)
     action = _action(plan, action_id)
     ids = [a.action_id for a in plan.actions]
     siblings = [i for i, a in enumerate(plan.actions) if a.goal_id == action.goal_id]
@@ -484,7 +489,7 @@ def take_position(
 
     `party` defaults to the actor's role; the coordinator passes Role.FAMILY to record the family's.
     """
-    _require(actor, Command.TAKE_POSITION, plan, subject_id)
+    _require(actor, Command.TAKE_POSITION, plan)
     party = party or actor.role
     _require_may_speak_for(actor, party, stance)
     text = _subject_text(plan, subject_id)
@@ -510,7 +515,7 @@ def accept_amendment(plan: Plan, actor: Actor, now: datetime, subject_id: str, p
     The party's AMEND becomes AGREE (it is their wording now); other parties' AGREE are cleared;
     other open positions and comments stay, for the coordinator to see.
     """
-    _require(actor, Command.ACCEPT_AMENDMENT, plan, subject_id)
+    _require(actor, Command.ACCEPT_AMENDMENT, plan)
     _subject_text(plan, subject_id)
     position = _position(plan, subject_id, party)
     if position is None or position.stance is not Stance.AMEND:
@@ -521,14 +526,13 @@ def accept_amendment(plan: Plan, actor: Actor, now: datetime, subject_id: str, p
         reworded = replace(plan, goals=goals)
     else:
         reworded = _with_action(plan, replace(_action(plan, subject_id), text=position.proposed_change))
-    cleared = _after_content_change(reworded, subject_id, party)
-    return _with_position(cleared, replace(position, stance=Stance.AGREE, proposed_change=""))
+    return _after_content_change(reworded, subject_id, party)  # which turns the AMEND, now matched, into AGREE
 
 
 def resolve_position(plan: Plan, actor: Actor, now: datetime, subject_id: str, party: Role, note: str) -> Plan:
     """The plan with the party's DECLINE or AMEND closed by a resolution: the coordinator's note, under
     the coordinator's name, next to the position, which keeps its author's stance and words."""
-    _require(actor, Command.RESOLVE_POSITION, plan, subject_id)
+    _require(actor, Command.RESOLVE_POSITION, plan)
     _subject_text(plan, subject_id)
     position = _position(plan, subject_id, party)
     if position is None or not is_open(plan, position):
@@ -736,11 +740,10 @@ def _with_position(plan: Plan, position: Position) -> Plan:
     """One current position per party per item: a new one takes the old one's place, and a resolution
     of the old one does not carry over."""
     key = (position.subject_id, position.party)
-    resolutions = tuple(r for r in plan.resolutions if (r.subject_id, r.party) != key)
     if _position(plan, *key) is None:
-        return replace(plan, positions=(*plan.positions, position), resolutions=resolutions)
+        return replace(plan, positions=(*plan.positions, position))
     return replace(plan, positions=tuple(position if (p.subject_id, p.party) == key else p for p in plan.positions),
-                   resolutions=resolutions)
+                   resolutions=tuple(r for r in plan.resolutions if (r.subject_id, r.party) != key))
 
 
 def _tidy(plan: Plan) -> Plan:

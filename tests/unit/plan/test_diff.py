@@ -17,6 +17,7 @@ from smart_app.plan.diff import (
     diff,
     field_name,
     items_by_key,
+    shown,
     worth_showing,
 )
 from smart_app.plan.model import ActionStatus, GoalKind, Owner, PlanState, ProgressNote, Role, Stance
@@ -250,3 +251,61 @@ def test_times_and_plan_fields_read_in_the_one_date_format():
     assert field_name(Entity.PLAN, "goal_order") == "Order of the goals"
     assert field_name(Entity.ACTION, "due") == "Due date" and field_name(Entity.GOAL, "odd_one") == "Odd one"
     assert worth_showing(diff(a_plan(), a_plan(signed_at=NOW))) == ()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sentences the mutation tests found unpinned
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_change_without_an_item_to_name_has_no_label():
+    signoff = a_signoff(Role.CLINICIAN)
+    assert diff(a_plan(), a_plan(signoff)) == (Change(ChangeKind.ADDED, Entity.SIGNOFF, "clinician", after=signoff),)
+    orphan = a_position("x9", Role.FAMILY, Stance.COMMENT)
+    assert diff(a_plan(), a_plan(orphan)) == (Change(ChangeKind.ADDED, Entity.POSITION, "x9|family", after=orphan),)
+
+
+def test_progress_notes_read_as_added_replaced_or_removed():
+    one, two, three = (ProgressNote(t, "Jordan Lee", NOW) for t in ("Vendor called", "Order placed", "Delivered"))
+    def notes(*progress):
+        return a_plan(an_action("a1", PUMP, progress=progress))
+
+    assert words(notes(one), notes(one, two, three)) == [
+        f"Progress noted on '{PUMP}': 'Order placed' (Jordan Lee); 'Delivered' (Jordan Lee)"]
+    assert words(notes(one), notes(two, three)) == [
+        f"Progress notes of '{PUMP}' changed from 'Vendor called' (Jordan Lee) to 'Order placed' (Jordan Lee), "
+        "'Delivered' (Jordan Lee)"]
+    assert words(notes(one, two), notes(one)) == [
+        f"Progress notes of '{PUMP}' changed from 'Vendor called' (Jordan Lee), 'Order placed' (Jordan Lee) to "
+        "'Vendor called' (Jordan Lee)"]
+
+
+def test_an_action_moved_to_another_goal_reads_plainly():
+    before = a_plan(a_goal("g1"), a_goal("g2"), an_action("a1", PUMP, goal_id="g1"))
+    after = a_plan(a_goal("g1"), a_goal("g2"), an_action("a1", PUMP, goal_id="g2"))
+    assert words(before, after) == [f"'{PUMP}' linked to another goal"]
+
+
+def test_comments_read_with_their_words_and_a_same_stance_change_names_no_earlier_stance():
+    before = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE, reason="Too soon"))
+    after = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE, reason="Needs a script"),
+                   a_position("a1", Role.SPECIALIST, Stance.COMMENT, comment="Model X fits", by="Dr Nair"))
+    assert words(before, after) == [
+        f"Dr Sam Ortiz (Primary care clinician) declined '{PUMP}': Needs a script",
+        f"Dr Nair (Specialist) commented on '{PUMP}': Model X fits",
+    ]
+
+
+@pytest.mark.parametrize("field,sentence", [
+    ("goal_order", "Goals reordered"), ("action_order", "Actions reordered"),
+    ("position_order", "Positions re-listed"), ("resolution_order", "Resolutions re-listed"),
+    ("signoff_order", "Sign-offs re-listed"),
+])
+def test_orders_read_as_reordered_or_re_listed(field, sentence):
+    assert describe(Change(ChangeKind.CHANGED, Entity.PLAN, "plan", field, ("a", "b"), ("b", "a"))) == sentence
+
+
+def test_values_read_as_a_person_writes_them():
+    assert shown(()) == "none" and shown(("Condition/1", "Condition/2")) == "'Condition/1', 'Condition/2'"
+    assert shown(3) == "3" and shown(date(2026, 3, 4)) == "4 Mar 2026"
+    assert shown(ActionStatus.NOT_STARTED) == "not started"

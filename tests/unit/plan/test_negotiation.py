@@ -9,8 +9,10 @@ from smart_app.plan import negotiation as n
 from smart_app.plan.model import (
     Achievement,
     ActionStatus,
+    Goal,
     GoalKind,
     GoalLifecycle,
+    NegotiatedAction,
     Owner,
     PlanState,
     Role,
@@ -417,8 +419,8 @@ def test_only_required_roles_sign_each_once_for_their_own_role():
     once = n.sign(plan, CLINICIAN, NOW)
     assert [(s.role, s.name, s.at) for s in once.signoffs] == [(Role.CLINICIAN, CLINICIAN.name, NOW)]
     assert once.state is PlanState.IN_REVIEW and n.missing_signers(once) == (Role.COORDINATOR,)
-    with pytest.raises(n.NegotiationError, match="already signed"):
-        n.sign(once, n.Actor(Role.CLINICIAN, "Another clinician"), LATER)
+    with pytest.raises(n.NegotiationError, match="^The primary care clinician has already signed this revision.$"):
+        n.sign(once, n.Actor(Role.CLINICIAN, "Another clinician", "Practitioner/locum"), LATER)
 
 
 def test_when_every_required_role_has_signed_the_plan_is_signed_with_a_review_in_six_months():
@@ -487,6 +489,9 @@ def test_why_not_and_allowed_agree():
     assert n.why_not(Role.COMMUNITY, n.Command.EDIT_ACTION, plan, "a1") == (
         "You can only update actions your role is responsible for.")
     assert n.allowed(Role.COMMUNITY, n.Command.EDIT_ACTION, plan, "a2")
+    assert not n.allowed(Role.COMMUNITY, n.Command.EDIT_ACTION, plan, "a1")
+    assert n.allowed(COMMUNITY, n.Command.ADD_PROGRESS_NOTE, plan, "a2")
+    assert not n.allowed(COMMUNITY, n.Command.ADD_PROGRESS_NOTE, plan, "a1")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -789,6 +794,8 @@ def test_an_edit_form_cannot_change_an_id_or_the_progress_notes():
         n.edited_fields(an_action("a1"), {"action_id": "a2"})
     with pytest.raises(ValueError, match="goal_id, progress"):
         n.edited_fields(a_goal("g1"), {"goal_id": "g2", "progress": ()})
+    with pytest.raises(ValueError, match="^Not editable here: progress.$"):
+        n.edited_fields(an_action("a1"), {"progress": (), "status": ActionStatus.DONE})
 
 
 def test_a_resolution_resolves_only_the_position_it_was_written_for():
@@ -796,3 +803,162 @@ def test_a_resolution_resolves_only_the_position_it_was_written_for():
     plan = a_plan(an_action("a1"), later_decline, a_resolution("a1", Role.CLINICIAN, position_at=NOW))
     assert n.resolution_of(plan, later_decline) is None and n.is_open(plan, later_decline)
     assert [d.detail for d in n.disagreements(plan)] == ["Not yet"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# What each command stores and says: details the mutation tests found unpinned
+# ---------------------------------------------------------------------------------------------------
+
+
+def refused(command, *args, **kwargs) -> str:
+    with pytest.raises(n.NegotiationError) as raised:
+        command(*args, **kwargs)
+    return str(raised.value)
+
+
+def test_a_new_goal_keeps_every_field_given_and_defaults_the_rest():
+    plan = n.add_goal(drafted(), COORDINATOR, NOW, goal_id="g3", text="Go to school", lifecycle=GoalLifecycle.ACTIVE,
+                      condition_refs=["Condition/cp"])
+    assert plan.goal("g3") == Goal("g3", "Go to school", lifecycle=GoalLifecycle.ACTIVE,
+                                   condition_refs=("Condition/cp",))
+    plain = n.add_goal(drafted(), COORDINATOR, NOW, goal_id="g3", text="Go to school").goal("g3")
+    assert plain == Goal("g3", "Go to school")
+
+
+def test_a_new_action_keeps_every_field_given():
+    plan = n.add_action(drafted(), COORDINATOR, NOW, action_id="a9", text="Order a walker",
+                        owner=Owner(Role.COMMUNITY, " Bright  Path "), goal_id="g2", due=date(2026, 9, 1),
+                        condition_refs=["Condition/cp"])
+    assert plan.action("a9") == NegotiatedAction("a9", "Order a walker", Owner(Role.COMMUNITY, "Bright Path"),
+                                                 goal_id="g2", due=date(2026, 9, 1), condition_refs=("Condition/cp",))
+
+
+def test_editing_a_goal_changes_its_kind_and_whose_words_it_is_in():
+    plan = n.edit_goal(drafted(), COORDINATOR, LATER, "g2", kind=GoalKind.FAMILY, expressed_by=" Ana  Rivera ")
+    assert (plan.goal("g2").kind, plan.goal("g2").expressed_by) == (GoalKind.FAMILY, "Ana Rivera")
+    assert n.edit_goal(plan, COORDINATOR, LATER, "g2", expressed_by="").goal("g2").expressed_by == ""
+
+
+def test_an_edited_action_stores_its_linked_conditions_as_a_tuple():
+    plan = n.edit_action(drafted(), COORDINATOR, LATER, "a1", condition_refs=["Condition/gtube"])
+    assert plan.action("a1").condition_refs == ("Condition/gtube",)
+
+
+def test_the_editors_own_agreement_stays_when_they_change_the_wording():
+    plan = a_plan(a_goal("g1"), a_position("g1", Role.COORDINATOR, Stance.AGREE),
+                  a_position("g1", Role.CLINICIAN, Stance.AGREE))
+    edited = n.edit_goal(plan, COORDINATOR, LATER, "g1", text="Sleep most nights")
+    assert [(p.party, p.stance) for p in edited.positions] == [(Role.COORDINATOR, Stance.AGREE)]
+
+
+def test_a_settled_amendment_keeps_no_proposal():
+    plan = n.take_position(drafted(), CLINICIAN, NOW, "a1", Stance.AMEND, proposed_change="Pump by July")
+    for settled in (n.edit_action(plan, COORDINATOR, LATER, "a1", text="Pump by July"),
+                    n.accept_amendment(plan, COORDINATOR, LATER, "a1", Role.CLINICIAN)):
+        (position,) = settled.positions
+        assert (position.stance, position.proposed_change, position.by, position.at) == (
+            Stance.AGREE, "", CLINICIAN.name, NOW)
+
+
+def test_blank_and_overlong_entries_are_refused_by_name():
+    plan = drafted()
+    assert refused(n.add_goal, plan, COORDINATOR, NOW, goal_id="g9", text=" ") == "Write the goal."
+    assert refused(n.edit_goal, plan, COORDINATOR, NOW, "g1", text="") == "Write the goal."
+    assert refused(n.add_action, plan, COORDINATOR, NOW, action_id="a9", text="", owner=Owner(Role.FAMILY)) == (
+        "Write the action.")
+    assert refused(n.edit_action, plan, COORDINATOR, NOW, "a1", text=" ") == "Write the action."
+    assert refused(n.add_progress_note, plan, COORDINATOR, NOW, "a1", "") == "Write the progress note."
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "a1", Stance.AMEND) == "Write the proposed wording."
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "a1", Stance.DECLINE) == "Write the reason for declining."
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "a1", Stance.COMMENT) == "Write the comment."
+    declined = n.take_position(plan, CLINICIAN, NOW, "a1", Stance.DECLINE, reason="No")
+    assert refused(n.resolve_position, declined, COORDINATOR, NOW, "a1", Role.CLINICIAN, "") == (
+        "Write the note on how it was resolved.")
+    long = "x" * (n.MAX_TEXT + 1)
+    assert refused(n.add_goal, plan, COORDINATOR, NOW, goal_id="g9", text="Sleep", expressed_by=long) == (
+        f"The name is too long (at most {n.MAX_TEXT} characters).")
+    assert refused(n.edit_goal, plan, COORDINATOR, NOW, "g1", expressed_by=long) == (
+        f"The name is too long (at most {n.MAX_TEXT} characters).")
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "a1", Stance.AGREE, comment=long) == (
+        f"The comment is too long (at most {n.MAX_TEXT} characters).")
+    assert refused(n.set_family_priority, plan, COORDINATOR, NOW, long) == (
+        f"The family's priority is too long (at most {n.MAX_TEXT} characters).")
+    assert refused(n.edit_action, plan, COORDINATOR, NOW, "a1", owner=Owner(Role.FAMILY, long)) == (
+        f"The owner's name is too long (at most {n.MAX_TEXT} characters).")
+    assert n.add_goal(plan, COORDINATOR, NOW, goal_id="g9", text="x" * n.MAX_TEXT).goal("g9")  # the limit itself
+
+
+def test_ids_and_missing_items_are_refused_with_a_plain_message():
+    plan = drafted()
+    assert refused(n.add_goal, plan, COORDINATOR, NOW, goal_id="  ", text="A goal") == (
+        "A new goal or action needs an id.")
+    assert refused(n.add_goal, plan, COORDINATOR, NOW, goal_id="", text="A goal") == (
+        "A new goal or action needs an id.")
+    assert refused(n.add_goal, plan, COORDINATOR, NOW, goal_id="g1", text="A goal") == (
+        "That goal or action already exists; reload the plan.")
+    assert refused(n.edit_goal, plan, COORDINATOR, NOW, "g9", text="x") == "That goal is no longer in the plan."
+    assert refused(n.edit_action, plan, COORDINATOR, NOW, "a9", text="x") == "That action is no longer in the plan."
+    assert refused(n.edit_action, plan, COORDINATOR, NOW, "a1", goal_id="g9") == "That goal is no longer in the plan."
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "x9", Stance.AGREE) == (
+        "That goal or action is no longer in the plan.")
+    assert refused(n.accept_amendment, plan, COORDINATOR, NOW, "x9", Role.CLINICIAN) == (
+        "That goal or action is no longer in the plan.")
+
+
+def test_who_may_not_do_what_is_said_plainly():
+    plan = drafted()
+    assert refused(n.take_position, plan, COORDINATOR, NOW, "g1", Stance.AGREE, party=Role.CLINICIAN) == (
+        "You can record only your own role's position (the care coordinator also records the family's).")
+    assert refused(n.take_position, plan, COORDINATOR, NOW, "g1", Stance.AGREE) == (
+        "The care coordinator changes the wording directly; add a comment instead.")
+    assert refused(n.edit_action, plan, CLINICIAN, NOW, "a3", owner=Owner(Role.FAMILY)) == (
+        "Only the care coordinator can reassign an action or link it to another goal.")
+    assert refused(n.take_position, plan, CLINICIAN, NOW, "a1", Stance.AMEND,
+                   proposed_change="Arrange feeding-pump replacement") == (
+        "The proposed wording is the same as the current one.")
+    assert refused(n.accept_amendment, plan, COORDINATOR, NOW, "a1", Role.CLINICIAN) == (
+        "There is no proposed change from the primary care clinician on this item.")
+    assert refused(n.resolve_position, plan, COORDINATOR, NOW, "a1", Role.FAMILY, "Done") == (
+        "The family has no open disagreement on this item.")
+
+
+def test_the_plans_state_rules_are_said_plainly():
+    assert refused(n.open_revision, drafted(), COORDINATOR, NOW) == (
+        "Only a signed plan can be reopened as a new revision.")
+    assert refused(n.submit_for_review, in_review(), COORDINATOR, NOW) == "This plan is already in review."
+    assert refused(n.submit_for_review, a_plan(), COORDINATOR, NOW) == (
+        "Add at least one goal before sending the plan for review.")
+    assert refused(n.sign, drafted(), COORDINATOR, NOW) == "Send the plan for review before signing it."
+    once = n.sign(in_review(), COORDINATOR, NOW)
+    assert refused(n.sign, once, replace(CLINICIAN, user=COORDINATOR.user), NOW) == (
+        "You have already signed this revision as the care coordinator; each person signs once.")
+
+
+def test_signing_names_the_first_three_open_items_shortened():
+    long_text = "Review the seizure rescue plan with neurology and the school nurse before term starts"
+    items = [an_action(f"a{i}", text) for i, text in enumerate(["Pump", "Walker", long_text, "Braces"])]
+    declines = [a_position(f"a{i}", Role.CLINICIAN, Stance.DECLINE) for i in range(4)]
+    plan = a_plan_in_review(a_goal("g1"), *items, *declines)
+    shortened = long_text[:59].rstrip() + "…"
+    assert refused(n.sign, plan, CLINICIAN, NOW) == (
+        f"Resolve the open disagreements before signing: 'Pump', 'Walker', '{shortened}' and more.")
+    three = replace(plan, positions=plan.positions[:3])
+    assert refused(n.sign, three, CLINICIAN, NOW) == (
+        f"Resolve the open disagreements before signing: 'Pump', 'Walker', '{shortened}'.")
+    exactly = "x" * 60
+    assert refused(n.sign, a_plan_in_review(an_action("a0", exactly), declines[0]), CLINICIAN, NOW).endswith(
+        f"'{exactly}'.")
+    padded = "x" * 58 + " " + "y" * 10  # the cut falls just after a space, which is dropped
+    assert refused(n.sign, a_plan_in_review(an_action("a0", padded), declines[0]), CLINICIAN, NOW).endswith(
+        f"'{'x' * 58}…'.")
+
+
+def test_disagreements_and_rows_carry_who_said_what_and_where_it_belongs():
+    plan = a_plan(a_goal("g1", "Sleep"), an_action("a1", "Pump", goal_id="g1"), an_action("a2", "Walker"),
+                  a_position("a1", Role.CLINICIAN, Stance.DECLINE, reason="Not yet"),
+                  a_position("g1", Role.FAMILY, Stance.AMEND, proposed_change="Sleep most nights"))
+    assert n.disagreements(plan) == (
+        n.Disagreement("g1", "Sleep", Role.FAMILY, Stance.AMEND, "Sleep most nights", COORDINATOR.name),
+        n.Disagreement("a1", "Pump", Role.CLINICIAN, Stance.DECLINE, "Not yet", CLINICIAN.name),
+    )
+    assert [(r.subject_id, r.goal_id) for r in n.review_rows(plan)] == [("g1", "g1"), ("a1", "g1"), ("a2", None)]
