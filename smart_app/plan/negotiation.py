@@ -526,7 +526,7 @@ def accept_amendment(plan: Plan, actor: Actor, now: datetime, subject_id: str, p
         reworded = replace(plan, goals=goals)
     else:
         reworded = _with_action(plan, replace(_action(plan, subject_id), text=position.proposed_change))
-    return _after_content_change(reworded, subject_id, party)  # which turns the AMEND, now matched, into AGREE
+    return _after_content_change(reworded, subject_id, actor.role)  # which turns the matched AMEND into AGREE
 
 
 def resolve_position(plan: Plan, actor: Actor, now: datetime, subject_id: str, party: Role, note: str) -> Plan:

@@ -962,3 +962,31 @@ def test_disagreements_and_rows_carry_who_said_what_and_where_it_belongs():
         n.Disagreement("a1", "Pump", Role.CLINICIAN, Stance.DECLINE, "Not yet", CLINICIAN.name),
     )
     assert [(r.subject_id, r.goal_id) for r in n.review_rows(plan)] == [("g1", "g1"), ("a1", "g1"), ("a2", None)]
+
+
+def test_without_an_identity_a_person_still_works_in_the_role_they_chose_but_cannot_sign():
+    unknown = n.Actor(Role.COORDINATOR, "Jordan Lee")
+    assert n.add_goal(drafted(), unknown, NOW, goal_id="g9", text="Go to school").goal("g9")
+    other_kind = n.Actor(Role.CLINICIAN, "Dr Ortiz", "Person/9")  # may work as the clinician, not sign as one
+    assert n.take_position(in_review(), other_kind, NOW, "a1", Stance.AGREE).positions[0].by_user == "Person/9"
+
+
+def test_a_partys_new_position_replaces_only_their_own():
+    plan = n.take_position(drafted(), CLINICIAN, NOW, "a1", Stance.DECLINE, reason="Not yet")
+    plan = n.take_position(plan, COORDINATOR, NOW, "a1", Stance.AGREE, party=Role.FAMILY)
+    plan = n.take_position(plan, CLINICIAN, LATER, "a1", Stance.AGREE)
+    assert [(p.party, p.stance, p.at) for p in plan.positions] == [(Role.CLINICIAN, Stance.AGREE, LATER),
+                                                                  (Role.FAMILY, Stance.AGREE, NOW)]
+
+
+def test_accepting_an_amendment_keeps_the_coordinators_own_agreement():
+    plan = a_plan(an_action("a1"), a_position("a1", Role.COORDINATOR, Stance.AGREE),
+                  a_position("a1", Role.CLINICIAN, Stance.AMEND, proposed_change="Pump by July"))
+    accepted = n.accept_amendment(plan, COORDINATOR, LATER, "a1", Role.CLINICIAN)
+    assert [(p.party, p.stance) for p in accepted.positions] == [(Role.COORDINATOR, Stance.AGREE),
+                                                                 (Role.CLINICIAN, Stance.AGREE)]
+
+
+def test_overlong_wording_is_refused_by_name():
+    assert refused(n.add_goal, drafted(), COORDINATOR, NOW, goal_id="g9", text="x" * (n.MAX_TEXT + 1)) == (
+        f"The goal is too long (at most {n.MAX_TEXT} characters).")
