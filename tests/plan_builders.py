@@ -23,6 +23,7 @@ from smart_app.plan.model import (
     PlanState,
     Position,
     ProgressNote,
+    Resolution,
     Role,
     SignOff,
     Stance,
@@ -30,12 +31,13 @@ from smart_app.plan.model import (
 from smart_app.plan.negotiation import Actor
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
-COORDINATOR = Actor(Role.COORDINATOR, "Jordan Lee")
-CLINICIAN = Actor(Role.CLINICIAN, "Dr Sam Ortiz")
-SPECIALIST = Actor(Role.SPECIALIST, "Dr Priya Nair")
-COMMUNITY = Actor(Role.COMMUNITY, "Home Health Co")
-SCHOOL_NURSE = Actor(Role.SCHOOL_NURSE, "Pat Kim")
-FAMILY = Actor(Role.FAMILY, "Ana Rivera")
+# Each person with their identity (the launch's fhirUser, relative to the FHIR base).
+COORDINATOR = Actor(Role.COORDINATOR, "Jordan Lee", "Practitioner/jordan-lee")
+CLINICIAN = Actor(Role.CLINICIAN, "Dr Sam Ortiz", "Practitioner/sam-ortiz")
+SPECIALIST = Actor(Role.SPECIALIST, "Dr Priya Nair", "PractitionerRole/priya-nair-neurology")
+COMMUNITY = Actor(Role.COMMUNITY, "Home Health Co", "Practitioner/home-health")
+SCHOOL_NURSE = Actor(Role.SCHOOL_NURSE, "Pat Kim", "Practitioner/pat-kim")
+FAMILY = Actor(Role.FAMILY, "Ana Rivera", "RelatedPerson/ana-rivera")
 
 _NAMES = {
     Role.COORDINATOR: COORDINATOR.name,
@@ -81,22 +83,34 @@ def a_position(
     return Position(subject_id=subject_id, party=party, stance=stance, by=by or _NAMES[party], at=at, **fields)
 
 
-def a_signoff(role: Role = Role.COORDINATOR, name: str | None = None, at: datetime = NOW) -> SignOff:
-    return SignOff(role=role, name=name or _NAMES[role], at=at)
+def a_signoff(role: Role = Role.COORDINATOR, name: str | None = None, at: datetime = NOW, user: str = "") -> SignOff:
+    """A sign-off; without `user`, one saved before sign-offs recorded who signed."""
+    return SignOff(role=role, name=name or _NAMES[role], at=at, user=user)
 
 
-def a_plan(*parts: Goal | NegotiatedAction | Position | SignOff, **fields: Any) -> Plan:
-    """A plan of the given goals, actions, positions and sign-offs (in the order given), plus fields."""
+def a_resolution(subject_id: str = "a1", party: Role = Role.CLINICIAN, *, position_at: datetime = NOW,
+                 note: str = "Agreed on the phone", by: str | None = None, at: datetime = NOW) -> Resolution:
+    return Resolution(subject_id=subject_id, party=party, position_at=position_at, note=note,
+                      by=by or COORDINATOR.name, at=at, by_user=COORDINATOR.user)
+
+
+Part = Goal | NegotiatedAction | Position | Resolution | SignOff
+
+
+def a_plan(*parts: Part, **fields: Any) -> Plan:
+    """A plan of the given goals, actions, positions, resolutions and sign-offs (in the order given),
+    plus fields."""
     return Plan(
         goals=tuple(p for p in parts if isinstance(p, Goal)),
         actions=tuple(p for p in parts if isinstance(p, NegotiatedAction)),
         positions=tuple(p for p in parts if isinstance(p, Position)),
         signoffs=tuple(p for p in parts if isinstance(p, SignOff)),
+        resolutions=tuple(p for p in parts if isinstance(p, Resolution)),
         **fields,
     )
 
 
-def a_plan_in_review(*parts: Goal | NegotiatedAction | Position | SignOff, **fields: Any) -> Plan:
+def a_plan_in_review(*parts: Part, **fields: Any) -> Plan:
     return a_plan(*parts, state=PlanState.IN_REVIEW, **fields)
 
 
@@ -119,7 +133,8 @@ condition_refs = st.lists(st.sampled_from(("Condition/cp", "Condition/gtube", "C
 
 
 def owners() -> st.SearchStrategy[Owner]:
-    return st.builds(Owner, role=st.sampled_from(Role), name=short_texts)
+    return st.builds(Owner, role=st.sampled_from(Role), name=short_texts,
+                     reference=st.sampled_from(("", "Practitioner/dr-ortiz", "Organization/home-health")))
 
 
 def progress_notes() -> st.SearchStrategy[ProgressNote]:
@@ -165,7 +180,20 @@ def positions(subject_id: str, party: Role) -> st.SearchStrategy[Position]:
         proposed_change=st.sampled_from(("", "Twice a week")),
         reason=st.sampled_from(("", "Too soon")),
         comment=st.sampled_from(("", "Ask the vendor")),
+        by_user=st.sampled_from(("", "Practitioner/dr-ortiz")),
     )
+
+
+def resolutions(subject_id: str, party: Role) -> st.SearchStrategy[Resolution]:
+    return st.builds(Resolution, subject_id=st.just(subject_id), party=st.just(party), position_at=moments,
+                     note=st.sampled_from(("Agreed on the phone", "Kept weekly")), by=short_texts, at=moments,
+                     by_user=st.sampled_from(("", "Practitioner/jordan-lee")))
+
+
+def signoffs(role: Role) -> st.SearchStrategy[SignOff]:
+    """A sign-off for the role, by a person of its own (unique keys), or an older one without identity."""
+    return st.builds(SignOff, role=st.just(role), name=short_texts, at=moments,
+                     user=st.sampled_from(("", f"Practitioner/{role.value}")))
 
 
 @st.composite
@@ -175,19 +203,22 @@ def _keyed(draw: st.DrawFn, keys: tuple[Any, ...], build: Any) -> tuple[Any, ...
     return tuple(draw(build(*k) if isinstance(k, tuple) else build(k)) for k in chosen)
 
 
+POSITION_KEYS = tuple((s, p) for s in GOAL_IDS[:2] + ACTION_IDS[:2] for p in (Role.CLINICIAN, Role.FAMILY))
+
+
 def plans() -> st.SearchStrategy[Plan]:
-    """Any plan: goals, actions, positions and sign-offs with unique keys, any state and fields."""
-    position_keys = tuple((s, p) for s in GOAL_IDS[:2] + ACTION_IDS[:2] for p in (Role.CLINICIAN, Role.FAMILY))
+    """Any plan: goals, actions, positions, resolutions and sign-offs with unique keys, any state and
+    fields."""
     return st.builds(
         Plan,
         goals=_keyed(GOAL_IDS, goals),
         actions=_keyed(ACTION_IDS, actions),
-        positions=_keyed(position_keys, positions),
+        positions=_keyed(POSITION_KEYS, positions),
         state=st.sampled_from(PlanState),
-        signoffs=_keyed(tuple(Role)[:3], lambda role: st.builds(SignOff, role=st.just(role), name=short_texts,
-                                                                  at=moments)),
+        signoffs=_keyed(tuple(Role)[:3], signoffs),
         family_priority=st.sampled_from(("", "Fewer hospital stays")) | texts,
         revision=st.integers(min_value=1, max_value=4),
         next_review=st.none() | dates,
         signed_at=st.none() | moments,
+        resolutions=_keyed(POSITION_KEYS[:4], resolutions),
     )

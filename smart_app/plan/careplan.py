@@ -35,7 +35,8 @@ from .model import (
     Role,
     SignOff,
 )
-from .narrative import TITLE, NarrativeParts, owner_label, plan_narrative
+from .narrative import TITLE, NarrativeParts, plan_narrative
+from .people import owner_label
 from .text import clean_text
 
 Json = dict[str, Any]
@@ -524,7 +525,7 @@ def _said(value: object) -> str:
     if value is None or value == "":
         return "(none)"
     if isinstance(value, Owner):
-        return f"{value.name} ({ROLE_LABELS[value.role]})" if value.name else ROLE_LABELS[value.role]
+        return owner_label(value)
     if isinstance(value, (date, datetime)):
         return _day(value)
     return str(value)
@@ -565,7 +566,7 @@ def _author(plan: Plan, ctx: FilingContext) -> Json:
 
 def _activity_display(action: NegotiatedAction) -> str:
     due = f" (due {action.due.isoformat()})" if action.due else ""
-    return f"{owner_label(action)}: {action.text}{due}"
+    return f"{owner_label(action.owner)}: {action.text}{due}"
 
 
 def _condition_refs(plan: Plan) -> list[str]:

@@ -3,9 +3,10 @@
 Layer: pure core (smart_app.plan). Imports: stdlib and smart_app.plan only.
 
 `diff(a, b)` lists the changes and `apply(a, diff(a, b)) == b`. Goals and actions are compared field
-by field and keyed by id; positions are keyed by (item, party) and sign-offs by role, each compared as
-a whole. Plan-level fields (state, family priority, next review, revision, signing time) and the order
-of goals, actions, positions and sign-offs are changes of the entity PLAN, key "plan". Order changes
+by field and keyed by id; positions and resolutions are keyed by (item, party) and sign-offs by the
+signer's identity (their role when an older sign-off has none), each compared as a whole. Plan-level
+fields (state, family priority, next review, revision, signing time) and the order of goals,
+actions, positions, resolutions and sign-offs are changes of the entity PLAN, key "plan". Order changes
 are reported only when the order differs from "old order, removed ones dropped, added ones at the
 end", so adding a goal is not also a reorder.
 
@@ -21,12 +22,15 @@ from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from .model import ROLE_LABELS, Owner, Plan, PlanState, Position, Role, SignOff, Stance
+from . import i18n
+from .model import ROLE_LABELS, Owner, Plan, PlanState, Position, ProgressNote, Resolution, Role, SignOff, Stance
+from .people import owner_label, person_label
 
 PLAN_KEY = "plan"
 PLAN_FIELDS = ("state", "family_priority", "next_review", "revision", "signed_at")
-# Order fields a history page need not show: positions and sign-offs are shown per item and role.
-BOOKKEEPING_FIELDS = frozenset({"position_order", "signoff_order", "signed_at"})
+# Order fields a history page need not show: positions, resolutions and sign-offs are shown per item
+# and person.
+BOOKKEEPING_FIELDS = frozenset({"position_order", "resolution_order", "signoff_order", "signed_at"})
 
 
 class ChangeKind(StrEnum):
@@ -39,6 +43,7 @@ class Entity(StrEnum):
     GOAL = "goal"
     ACTION = "action"
     POSITION = "position"
+    RESOLUTION = "resolution"
     SIGNOFF = "signoff"
     PLAN = "plan"
 
@@ -70,17 +75,32 @@ class _Collection:
     id_field: str = ""
 
 
-def position_key(position: Position) -> str:
-    """The key of a position in changes: 'item id|party'."""
+def position_key(position: Position | Resolution) -> str:
+    """The key of a position (and of its resolution) in changes: 'item id|party'."""
     return f"{position.subject_id}|{position.party.value}"
+
+
+def signoff_key(signoff: SignOff) -> str:
+    """The key of a sign-off in changes: the signer's identity; the role for a sign-off without one."""
+    return signoff.user or signoff.role.value
 
 
 _COLLECTIONS = (
     _Collection(Entity.GOAL, "goals", "goal_order", lambda g: g.goal_id, True, "goal_id"),
     _Collection(Entity.ACTION, "actions", "action_order", lambda a: a.action_id, True, "action_id"),
     _Collection(Entity.POSITION, "positions", "position_order", position_key, False),
-    _Collection(Entity.SIGNOFF, "signoffs", "signoff_order", lambda s: s.role.value, False),
+    _Collection(Entity.RESOLUTION, "resolutions", "resolution_order", position_key, False),
+    _Collection(Entity.SIGNOFF, "signoffs", "signoff_order", signoff_key, False),
 )
+_BY_ENTITY = {c.entity: c for c in _COLLECTIONS}
+# The plan-level "field" holding each collection's order, and the entity it orders.
+ORDER_FIELDS: dict[str, Entity] = {c.order_field: c.entity for c in _COLLECTIONS}
+
+
+def items_by_key(plan: Plan, entity: Entity) -> dict[str, Any]:
+    """The plan's goals, actions, positions, resolutions or sign-offs by their key in changes, in order."""
+    collection = _BY_ENTITY[entity]
+    return {collection.key(x): x for x in getattr(plan, collection.attr)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,8 +109,9 @@ _COLLECTIONS = (
 
 
 def diff(a: Plan, b: Plan) -> tuple[Change, ...]:
-    """What changed from `a` to `b`: goals, actions, positions, sign-offs, then plan-level fields."""
-    labels = {**_labels(a), **_labels(b)}
+    """What changed from `a` to `b`: goals, actions, positions, resolutions, sign-offs, then plan-level
+    fields."""
+    labels = {**item_labels(a), **item_labels(b)}
     changes: list[Change] = []
     for collection in _COLLECTIONS:
         changes += _diff_collection(collection, getattr(a, collection.attr), getattr(b, collection.attr), labels)
@@ -136,11 +157,13 @@ def _diff_collection(
     new = {collection.key(x): x for x in b}
     entity = collection.entity
 
-    def label(key: str, item: Any) -> str:
-        return labels.get(item.subject_id, "") if entity is Entity.POSITION else labels.get(key, "")
+    def label(item: Any) -> str:
+        """The wording of the goal or action: its own, or the one a position or resolution is on."""
+        on_an_item = entity in (Entity.POSITION, Entity.RESOLUTION)
+        return labels.get(item.subject_id if on_an_item else collection.key(item), "")
 
     changes = [
-        Change(ChangeKind.REMOVED, entity, k, before=v, label=label(k, v)) for k, v in old.items() if k not in new
+        Change(ChangeKind.REMOVED, entity, k, before=v, label=label(v)) for k, v in old.items() if k not in new
     ]
     for key, after in new.items():
         before = old.get(key)
@@ -149,13 +172,13 @@ def _diff_collection(
         if collection.field_by_field:
             changes += [
                 Change(ChangeKind.CHANGED, entity, key, f.name, getattr(before, f.name), getattr(after, f.name),
-                       label(key, after))
+                       label(after))
                 for f in fields(after)
                 if f.name != collection.id_field and getattr(before, f.name) != getattr(after, f.name)
             ]
         else:
-            changes.append(Change(ChangeKind.CHANGED, entity, key, before=before, after=after, label=label(key, after)))
-    changes += [Change(ChangeKind.ADDED, entity, k, after=v, label=label(k, v)) for k, v in new.items() if k not in old]
+            changes.append(Change(ChangeKind.CHANGED, entity, key, before=before, after=after, label=label(after)))
+    changes += [Change(ChangeKind.ADDED, entity, k, after=v, label=label(v)) for k, v in new.items() if k not in old]
     natural = [k for k in old if k in new] + [k for k in new if k not in old]
     if natural != list(new):
         changes.append(Change(ChangeKind.CHANGED, Entity.PLAN, PLAN_KEY, collection.order_field,
@@ -184,7 +207,8 @@ def _apply_collection(collection: _Collection, items: Sequence[Any], changes: li
     return tuple(sorted(by_key.values(), key=lambda x: rank.get(collection.key(x), len(rank))))
 
 
-def _labels(plan: Plan) -> dict[str, str]:
+def item_labels(plan: Plan) -> dict[str, str]:
+    """The wording of each goal and action, by id."""
     return {**{g.goal_id: g.text for g in plan.goals}, **{a.action_id: a.text for a in plan.actions}}
 
 
@@ -213,6 +237,8 @@ _PLAN_FIELD_NAMES = {
     "next_review": "Next review date",
     "revision": "Revision",
     "signed_at": "Signing time",
+    "goal_order": "Order of the goals",
+    "action_order": "Order of the actions",
 }
 
 _STANCE_VERBS = {
@@ -229,6 +255,8 @@ def describe(change: Change) -> str:
         return _describe_plan(change)
     if change.entity is Entity.POSITION:
         return _describe_position(change)
+    if change.entity is Entity.RESOLUTION:
+        return _describe_resolution(change)
     if change.entity is Entity.SIGNOFF:
         return _describe_signoff(change)
     return _describe_item(change)
@@ -244,15 +272,15 @@ def _describe_item(change: Change) -> str:
         return f"{noun} reworded from '{change.before}' to '{change.after}'"
     if change.field == "progress" and _extends(change.before, change.after):
         added = change.after[len(change.before):]  # type: ignore[index]
-        notes = "; ".join(f"'{n.text}' ({n.author})" for n in added)
+        notes = "; ".join(shown(n) for n in added)
         return f"Progress noted on '{change.label}': {notes}"
     if change.field == "expressed_by":
         if not change.after:
             return f"Goal '{change.label}' no longer says whose words it is in"
-        return f"Goal '{change.label}' now in the words of {_shown(change.after)}"
+        return f"Goal '{change.label}' now in the words of {shown(change.after)}"
     if change.field == "goal_id":
         return f"'{change.label}' " + ("unlinked from its goal" if change.after is None else "linked to another goal")
-    what = _FIELD_NAMES.get(change.field, change.field.replace("_", " ").capitalize())
+    what = field_name(change.entity, change.field)
     subject = f"goal '{change.label}'" if change.entity is Entity.GOAL else f"'{change.label}'"
     return _from_to(f"{what} of {subject}", change.before, change.after)
 
@@ -277,51 +305,74 @@ def _describe_position(change: Change) -> str:
     return sentence
 
 
+def _describe_resolution(change: Change) -> str:
+    resolution = change.after if change.kind is not ChangeKind.REMOVED else change.before
+    if not isinstance(resolution, Resolution):
+        return f"Resolution on '{change.label}' {change.kind.value}"
+    whose = f"the {ROLE_LABELS[resolution.party].lower()}'s"
+    if change.kind is ChangeKind.REMOVED:
+        return f"The resolution of {whose} position on '{change.label}' no longer applies"
+    who = person_label(resolution.by, Role.COORDINATOR)
+    return f"{who} resolved {whose} position on '{change.label}': {resolution.note}"
+
+
 def _describe_signoff(change: Change) -> str:
     signoff = change.after if change.kind is not ChangeKind.REMOVED else change.before
     if not isinstance(signoff, SignOff):
         return f"Sign-off {change.kind.value}"
-    who = f"{ROLE_LABELS[signoff.role]} ({signoff.name})" if signoff.name else ROLE_LABELS[signoff.role]
+    who = person_label(signoff.name, signoff.role)
     if change.kind is ChangeKind.REMOVED:
         return f"Sign-off by {who} cleared"
     return f"Signed by {who}"
 
 
+_ORDER_WORDS = {
+    "goal_order": "Goals reordered",
+    "action_order": "Actions reordered",
+    "position_order": "Positions re-listed",
+    "resolution_order": "Resolutions re-listed",
+    "signoff_order": "Sign-offs re-listed",
+}
+
+
 def _describe_plan(change: Change) -> str:
-    if change.field == "goal_order":
-        return "Goals reordered"
-    if change.field == "action_order":
-        return "Actions reordered"
-    if change.field in ("position_order", "signoff_order"):
-        return "Positions re-listed" if change.field == "position_order" else "Sign-offs re-listed"
+    if change.field in _ORDER_WORDS:
+        return _ORDER_WORDS[change.field]
     if change.field == "state" and change.after is PlanState.SIGNED:
         return "Plan signed"
     if change.field == "revision":
         return f"Revision {change.after} opened"
-    what = _PLAN_FIELD_NAMES.get(change.field, change.field.replace("_", " ").capitalize())
-    return _from_to(what, change.before, change.after)
+    return _from_to(field_name(Entity.PLAN, change.field), change.before, change.after)
+
+
+def field_name(entity: Entity, field: str) -> str:
+    """A field as a person calls it: "Due date", "The family's priority"."""
+    names = _FIELD_NAMES if entity in (Entity.GOAL, Entity.ACTION) else _PLAN_FIELD_NAMES
+    return names.get(field, field.replace("_", " ").capitalize())
 
 
 def _from_to(what: str, before: object, after: object) -> str:
     if _is_empty(before):
-        return f"{what} set to {_shown(after)}"
+        return f"{what} set to {shown(after)}"
     if _is_empty(after):
-        return f"{what} cleared (was {_shown(before)})"
-    return f"{what} changed from {_shown(before)} to {_shown(after)}"
+        return f"{what} cleared (was {shown(before)})"
+    return f"{what} changed from {shown(before)} to {shown(after)}"
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as a person reads it: '15 Jul 2026', 'in progress', 'Community provider (Acme)'."""
     if isinstance(value, datetime):
-        return f"{value.day} {value:%b %Y %H:%M}"
+        return f"{i18n.format_date(value.date(), short=True)} {value:%H:%M}"
     if isinstance(value, date):
-        return f"{value.day} {value:%b %Y}"
+        return i18n.format_date(value, short=True)
     if isinstance(value, Owner):
-        return f"{ROLE_LABELS[value.role]} ({value.name})" if value.name else ROLE_LABELS[value.role]
+        return owner_label(value)
+    if isinstance(value, ProgressNote):
+        return f"'{value.text}' ({value.author})"
     if isinstance(value, Enum):
         return str(value.value).replace("-", " ")
     if isinstance(value, tuple):
-        return ", ".join(_shown(v) for v in value) or "none"
+        return ", ".join(shown(v) for v in value) or "none"
     if isinstance(value, str):
         return f"'{value}'"
     return str(value)
@@ -338,7 +389,7 @@ def _extends(before: object, after: object) -> bool:
 
 def _party(position: Position) -> str:
     label = ROLE_LABELS[position.party]
-    if not position.by:
-        return label
-    # The coordinator records the family's positions: say who wrote it down.
-    return f"{label} (recorded by {position.by})" if position.party is Role.FAMILY else f"{label} ({position.by})"
+    if position.party is Role.FAMILY and position.by:
+        # The coordinator records the family's positions: say who wrote it down.
+        return f"{label} (recorded by {position.by})"
+    return person_label(position.by, position.party)

@@ -230,11 +230,15 @@ def answer_label(code: str, display: str, lang: str) -> str:
     return display
 
 
-def format_date(value: date | None, lang: str) -> str:
-    """"3 March 2026" / "3 de marzo de 2026"; "" for no date."""
+def format_date(value: date | None, lang: str = DEFAULT_LANGUAGE, *, short: bool = False) -> str:
+    """"3 March 2026" / "3 de marzo de 2026"; short: "3 Mar 2026" / "3 mar 2026"; "" for no date.
+
+    The one date format of the app: pages, history and change descriptions use the short form."""
     if value is None:
         return ""
     month = _MONTHS.get(lang, _MONTHS[DEFAULT_LANGUAGE])[value.month - 1]
+    if short:
+        return f"{value.day} {month[:3]} {value.year}"
     if lang == "es":
         return f"{value.day} de {month} de {value.year}"
     return f"{value.day} {month} {value.year}"

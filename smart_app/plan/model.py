@@ -81,6 +81,7 @@ class Owner:
 
     role: Role
     name: str = ""
+    reference: str = ""  # the care-team member's FHIR reference ("Practitioner/7"), when chosen from the team
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +127,34 @@ class Position:
     proposed_change: str = ""  # for AMEND: the wording they would accept
     reason: str = ""  # for DECLINE
     comment: str = ""
+    by_user: str = ""  # the identity (fhirUser reference) of whoever took it
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How the coordinator settled an open DECLINE or AMEND, in their own words and under their name.
+
+    It belongs to one position: the party's on `subject_id` taken at `position_at`. That position keeps
+    its author's stance and words; a new position from the party is not covered by this resolution.
+    """
+
+    subject_id: str
+    party: Role
+    position_at: datetime
+    note: str
+    by: str
+    at: datetime
+    by_user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class SignOff:
+    """A person's signature for a role. `user` is their identity: one identity signs once per revision."""
+
     role: Role
     name: str
     at: datetime
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +170,7 @@ class Plan:
     revision: int = 1  # increases each time a signed plan is reopened
     next_review: date | None = None
     signed_at: datetime | None = None
+    resolutions: tuple[Resolution, ...] = ()
 
     def goal(self, goal_id: str) -> Goal | None:
         return next((g for g in self.goals if g.goal_id == goal_id), None)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from . import summary as s
 from .about import ABOUT_US_ITEMS, QUESTIONS, IntakeAnswers, answer_display
 from .model import ROLE_LABELS, ActionStatus, GoalKind, NegotiatedAction, Plan
+from .people import owner_label
 from .record import SectionState
 from .section_status import no_known_allergies_text, section_status
 from .signed_record import SignedRecord
@@ -150,7 +151,7 @@ def _actions_table(root: ET.Element, actions: list[NegotiatedAction]) -> None:
     for action in actions:
         row = _add(body, "tr")
         _add(row, "td", action.text)
-        _add(row, "td", owner_label(action))
+        _add(row, "td", owner_label(action.owner))
         _add(row, "td", _day(action.due) if action.due else "No date")
         _add(row, "td", ACTION_STATUS_LABELS[action.status])
 
@@ -163,11 +164,6 @@ def _signoffs(root: ET.Element, plan: Plan) -> None:
     listing = _add(root, "ul")
     for signoff in plan.signoffs:
         _add(listing, "li", f"{ROLE_LABELS[signoff.role]}: {_text(signoff.name)}, {_day(signoff.at)}")
-
-
-def owner_label(action: NegotiatedAction) -> str:
-    role = ROLE_LABELS[action.owner.role]
-    return f"{action.owner.name} ({role})" if action.owner.name else role
 
 
 def _day(value: date | datetime) -> str:

@@ -15,14 +15,21 @@ Rules in one place:
   lifecycle and achievement, progress notes) and positions clear neither.
 - DECLINE and AMEND positions stay open until the party takes a new position, the coordinator
   accepts the amendment (or rewords the item exactly as proposed) or records how it was resolved,
-  or the item is removed. Signing waits for every one of them.
+  or the item is removed. Signing waits for every one of them. A resolution is the coordinator's own
+  record next to the position: the position keeps its author's stance and words.
+- A signature is a person: the actor's identity (fhirUser) signs at most once per revision, whatever
+  role they chose, and only in a role that identity may sign for (plan.people). Which roles must sign
+  is the site's (`signers`, default coordinator and clinician).
 - A signed plan is frozen; `open_revision` starts a new draft from it.
+
+`why_not` takes a Role (what the role may do: for pages) or the Actor (also who the person is: what
+every command checks).
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from enum import Enum, StrEnum
@@ -40,13 +47,15 @@ from .model import (
     PlanState,
     Position,
     ProgressNote,
+    Resolution,
     Role,
     SignOff,
     Stance,
 )
+from .people import DEFAULT_SIGNERS, may_act_as, may_sign_as, roles_text
 
 MAX_TEXT = 1000
-REQUIRED_SIGNERS: tuple[Role, ...] = (Role.COORDINATOR, Role.CLINICIAN)
+REQUIRED_SIGNERS: tuple[Role, ...] = DEFAULT_SIGNERS
 SIGNED_MESSAGE = "This plan is signed. Open a new revision to change it."
 OPEN_STANCES = frozenset({Stance.DECLINE, Stance.AMEND})
 PARTY_ORDER: tuple[Role, ...] = tuple(Role)
@@ -88,10 +97,13 @@ class ItemKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The person acting, in the role they launched the app with."""
+    """The person acting, in the role they chose. `user` is who they are (the launch's fhirUser,
+    "Practitioner/123"); `ehr_roles` the roles the EHR says they hold (None: it does not say)."""
 
     role: Role
     name: str
+    user: str = ""
+    ehr_roles: frozenset[Role] | None = None
 
 
 class _Keep(Enum):
@@ -149,8 +161,9 @@ _PHRASES: dict[Command, str] = {
 
 # Editing an action they own, others may change these; the coordinator assigns and links actions.
 _OWNER_EDITABLE = frozenset({"text", "due", "status", "condition_refs"})
-_NEGOTIATED_GOAL_FIELDS = frozenset({"text", "kind", "expressed_by", "target_date", "condition_refs"})
-_NEGOTIATED_ACTION_FIELDS = frozenset({"text", "owner", "goal_id", "due", "condition_refs"})
+NEGOTIATED_GOAL_FIELDS = frozenset({"text", "kind", "expressed_by", "target_date", "condition_refs"})
+NEGOTIATED_ACTION_FIELDS = frozenset({"text", "owner", "goal_id", "due", "condition_refs"})
+_ID_FIELD = {Goal: "goal_id", NegotiatedAction: "action_id"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -158,19 +171,36 @@ _NEGOTIATED_ACTION_FIELDS = frozenset({"text", "owner", "goal_id", "due", "condi
 # ---------------------------------------------------------------------------------------------------
 
 
-def why_not(role: Role, command: Command, plan: Plan, subject_id: str | None = None) -> str | None:
-    """Why this role may not run this command on this plan now (None when it may)."""
+def why_not(who: Role | Actor, command: Command, plan: Plan, subject_id: str | None = None, *,
+            signers: Sequence[Role] = REQUIRED_SIGNERS) -> str | None:
+    """Why this role (or this person, given the Actor) may not run this command on this plan now
+    (None when it may). `signers` are the roles that must sign at this site."""
+    actor = who if isinstance(who, Actor) else None
+    role = actor.role if actor else who
     if plan.state is PlanState.SIGNED and command not in ON_SIGNED_PLANS:
         return SIGNED_MESSAGE
-    if role not in PERMISSIONS[command]:
-        return f"Only the {_roles_text(PERMISSIONS[command])} can {_PHRASES[command]}."
-    return _state_rule(command, plan) or _owner_rule(role, command, plan, subject_id) or _signing_rule(
-        role, command, plan
+    permitted = frozenset(signers) if command is Command.SIGN else PERMISSIONS[command]
+    if role not in permitted:
+        return f"Only the {_roles_text(permitted)} can {_PHRASES[command]}."
+    return (
+        _identity_rule(actor, command)
+        or _state_rule(command, plan)
+        or _owner_rule(role, command, plan, subject_id)
+        or _signing_rule(role, actor, command, plan)
     )
 
 
-def allowed(role: Role, command: Command, plan: Plan, subject_id: str | None = None) -> bool:
-    return why_not(role, command, plan, subject_id) is None
+def allowed(who: Role | Actor, command: Command, plan: Plan, subject_id: str | None = None, *,
+            signers: Sequence[Role] = REQUIRED_SIGNERS) -> bool:
+    return why_not(who, command, plan, subject_id, signers=signers) is None
+
+
+def _identity_rule(actor: Actor | None, command: Command) -> str | None:
+    """What the person is (per the EHR) against the role they chose; signing also needs an identity."""
+    if actor is None:
+        return None
+    rule = may_sign_as if command is Command.SIGN else may_act_as
+    return rule(actor.user, actor.role, actor.ehr_roles)
 
 
 def _state_rule(command: Command, plan: Plan) -> str | None:
@@ -196,11 +226,16 @@ def _owner_rule(role: Role, command: Command, plan: Plan, subject_id: str | None
     return None
 
 
-def _signing_rule(role: Role, command: Command, plan: Plan) -> str | None:
+def _signing_rule(role: Role, actor: Actor | None, command: Command, plan: Plan) -> str | None:
     if command is not Command.SIGN:
         return None
     if any(s.role is role for s in plan.signoffs):
         return f"The {ROLE_LABELS[role].lower()} has already signed this revision."
+    if actor is not None:
+        earlier = next((s for s in plan.signoffs if s.user == actor.user), None)
+        if earlier is not None:
+            return (f"You have already signed this revision as the {ROLE_LABELS[earlier.role].lower()}; "
+                    "each person signs once.")
     open_items = _unique(d.subject_text for d in disagreements(plan))
     if open_items:
         listed = ", ".join(f"'{_short(t)}'" for t in open_items[:3]) + (" and more" if len(open_items) > 3 else "")
@@ -208,14 +243,15 @@ def _signing_rule(role: Role, command: Command, plan: Plan) -> str | None:
     return None
 
 
-def missing_signers(plan: Plan) -> tuple[Role, ...]:
+def missing_signers(plan: Plan, signers: Sequence[Role] = REQUIRED_SIGNERS) -> tuple[Role, ...]:
     """The required roles that have not signed this revision yet, in signing order."""
     signed = {s.role for s in plan.signoffs}
-    return tuple(r for r in REQUIRED_SIGNERS if r not in signed)
+    return tuple(r for r in signers if r not in signed)
 
 
-def _require(actor: Actor, command: Command, plan: Plan, subject_id: str | None = None) -> None:
-    reason = why_not(actor.role, command, plan, subject_id)
+def _require(actor: Actor, command: Command, plan: Plan, subject_id: str | None = None, *,
+             signers: Sequence[Role] = REQUIRED_SIGNERS) -> None:
+    reason = why_not(actor, command, plan, subject_id, signers=signers)
     if reason:
         raise NegotiationError(reason)
 
@@ -268,7 +304,7 @@ def edit_goal(
     condition_refs: tuple[str, ...] | _Keep = KEEP,
 ) -> Plan:
     """The plan with the goal changed; fields left as KEEP stay as they are."""
-    _require(actor, Command.EDIT_GOAL, plan, goal_id)
+    _require(actor, Command.EDIT_GOAL, plan)
     goal = _goal(plan, goal_id)
     changes = _given(
         text=text if text is KEEP else _wording(text, "goal"),
@@ -283,27 +319,27 @@ def edit_goal(
     if updated == goal:
         return plan
     edited = replace(plan, goals=tuple(updated if g.goal_id == goal_id else g for g in plan.goals))
-    if _changed_fields(goal, updated) & _NEGOTIATED_GOAL_FIELDS:
+    if _changed_fields(goal, updated) & NEGOTIATED_GOAL_FIELDS:
         return _after_content_change(edited, goal_id, actor.role)
     return edited
 
 
 def remove_goal(plan: Plan, actor: Actor, now: datetime, goal_id: str) -> Plan:
     """The plan without the goal and positions on it; its actions stay, no longer linked to a goal."""
-    _require(actor, Command.REMOVE_GOAL, plan, goal_id)
+    _require(actor, Command.REMOVE_GOAL, plan)
     _goal(plan, goal_id)
-    return replace(
+    return _tidy(replace(
         plan,
         goals=tuple(g for g in plan.goals if g.goal_id != goal_id),
         actions=tuple(replace(a, goal_id=None) if a.goal_id == goal_id else a for a in plan.actions),
         positions=tuple(p for p in plan.positions if p.subject_id != goal_id),
         signoffs=(),
-    )
+    ))
 
 
 def move_goal(plan: Plan, actor: Actor, now: datetime, goal_id: str, direction: Direction) -> Plan:
     """The plan with the goal one place up or down (unchanged when already at that end)."""
-    _require(actor, Command.MOVE_GOAL, plan, goal_id)
+    _require(actor, Command.MOVE_GOAL, plan)
     _goal(plan, goal_id)
     ids = [g.goal_id for g in plan.goals]
     moved = _swap(ids, ids.index(goal_id), direction, among=range(len(ids)))
@@ -378,26 +414,26 @@ def edit_action(
     if actor.role is not Role.COORDINATOR and changed - _OWNER_EDITABLE:
         raise NegotiationError("Only the care coordinator can reassign an action or link it to another goal.")
     edited = _with_action(plan, updated)
-    if changed & _NEGOTIATED_ACTION_FIELDS:
+    if changed & NEGOTIATED_ACTION_FIELDS:
         return _after_content_change(edited, action_id, actor.role)
     return edited
 
 
 def remove_action(plan: Plan, actor: Actor, now: datetime, action_id: str) -> Plan:
     """The plan without the action and the positions on it."""
-    _require(actor, Command.REMOVE_ACTION, plan, action_id)
+    _require(actor, Command.REMOVE_ACTION, plan)
     _action(plan, action_id)
-    return replace(
+    return _tidy(replace(
         plan,
         actions=tuple(a for a in plan.actions if a.action_id != action_id),
         positions=tuple(p for p in plan.positions if p.subject_id != action_id),
         signoffs=(),
-    )
+    ))
 
 
 def move_action(plan: Plan, actor: Actor, now: datetime, action_id: str, direction: Direction) -> Plan:
     """The plan with the action one place up or down among the actions of the same goal."""
-    _require(actor, Command.MOVE_ACTION, plan, action_id)
+    _require(actor, Command.MOVE_ACTION, plan)
     action = _action(plan, action_id)
     ids = [a.action_id for a in plan.actions]
     siblings = [i for i, a in enumerate(plan.actions) if a.goal_id == action.goal_id]
@@ -414,6 +450,28 @@ def add_progress_note(plan: Plan, actor: Actor, now: datetime, action_id: str, t
     action = _action(plan, action_id)
     note = ProgressNote(text=_wording(text, "progress note"), author=actor.name, at=now)
     return _with_action(plan, replace(action, progress=(*action.progress, note)))
+
+
+def edited_fields(item: Goal | NegotiatedAction, values: Mapping[str, object]) -> dict[str, object]:
+    """A posted edit form as edit_goal / edit_action arguments: every field the user left as it was in
+    the version they saw (`item`) becomes KEEP, so the save changes only what they changed and a
+    colleague's change to another field of the item stands."""
+    editable = {f.name for f in fields(item)} - {_ID_FIELD[type(item)], "progress"}
+    unknown = set(values) - editable
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}.")
+    return {name: KEEP if _as_stored(value) == getattr(item, name) else value for name, value in values.items()}
+
+
+def _as_stored(value: object) -> object:
+    """A submitted value as the commands store it (trimmed text, a tuple of references, a tidy owner)."""
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, Owner):
+        return replace(value, name=" ".join(value.name.split()))
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -437,7 +495,7 @@ def take_position(
 
     `party` defaults to the actor's role; the coordinator passes Role.FAMILY to record the family's.
     """
-    _require(actor, Command.TAKE_POSITION, plan, subject_id)
+    _require(actor, Command.TAKE_POSITION, plan)
     party = party or actor.role
     _require_may_speak_for(actor, party, stance)
     text = _subject_text(plan, subject_id)
@@ -450,6 +508,7 @@ def take_position(
         proposed_change=_wording(proposed_change, "proposed wording") if stance is Stance.AMEND else "",
         reason=_wording(reason, "reason for declining") if stance is Stance.DECLINE else "",
         comment=_wording(comment, "comment") if stance is Stance.COMMENT else _optional(comment, "comment"),
+        by_user=actor.user,
     )
     if stance is Stance.AMEND and position.proposed_change == text:
         raise NegotiationError("The proposed wording is the same as the current one.")
@@ -462,7 +521,7 @@ def accept_amendment(plan: Plan, actor: Actor, now: datetime, subject_id: str, p
     The party's AMEND becomes AGREE (it is their wording now); other parties' AGREE are cleared;
     other open positions and comments stay, for the coordinator to see.
     """
-    _require(actor, Command.ACCEPT_AMENDMENT, plan, subject_id)
+    _require(actor, Command.ACCEPT_AMENDMENT, plan)
     _subject_text(plan, subject_id)
     position = _position(plan, subject_id, party)
     if position is None or position.stance is not Stance.AMEND:
@@ -473,23 +532,32 @@ def accept_amendment(plan: Plan, actor: Actor, now: datetime, subject_id: str, p
         reworded = replace(plan, goals=goals)
     else:
         reworded = _with_action(plan, replace(_action(plan, subject_id), text=position.proposed_change))
-    cleared = _after_content_change(reworded, subject_id, party)
-    return _with_position(cleared, replace(position, stance=Stance.AGREE, proposed_change=""))
+    return _after_content_change(reworded, subject_id, actor.role)  # which turns the matched AMEND into AGREE
 
 
 def resolve_position(plan: Plan, actor: Actor, now: datetime, subject_id: str, party: Role, note: str) -> Plan:
-    """The plan with the party's DECLINE or AMEND closed: kept as a comment saying how it was resolved."""
-    _require(actor, Command.RESOLVE_POSITION, plan, subject_id)
+    """The plan with the party's DECLINE or AMEND closed by a resolution: the coordinator's note, under
+    the coordinator's name, next to the position, which keeps its author's stance and words."""
+    _require(actor, Command.RESOLVE_POSITION, plan)
     _subject_text(plan, subject_id)
     position = _position(plan, subject_id, party)
-    if position is None or position.stance not in OPEN_STANCES:
+    if position is None or not is_open(plan, position):
         raise NegotiationError(f"The {ROLE_LABELS[party].lower()} has no open disagreement on this item.")
-    how = _wording(note, "note on how it was resolved")
-    was = f"Declined: {position.reason}" if position.stance is Stance.DECLINE else (
-        f"Proposed: {position.proposed_change}")
-    comment = " ".join(p for p in (position.comment, f"{was}.", f"Resolved by {actor.name}: {how}") if p)
-    return _with_position(plan, replace(position, stance=Stance.COMMENT, reason="", proposed_change="",
-                                        comment=comment))
+    resolution = Resolution(subject_id=subject_id, party=party, position_at=position.at,
+                            note=_wording(note, "note on how it was resolved"), by=actor.name, at=now,
+                            by_user=actor.user)
+    return replace(plan, resolutions=(*plan.resolutions, resolution))
+
+
+def resolution_of(plan: Plan, position: Position) -> Resolution | None:
+    """The resolution that closed this very position, if any."""
+    return next((r for r in plan.resolutions if (r.subject_id, r.party, r.position_at) == (
+        position.subject_id, position.party, position.at)), None)
+
+
+def is_open(plan: Plan, position: Position) -> bool:
+    """A DECLINE or AMEND that no resolution has closed: signing waits for it."""
+    return position.stance in OPEN_STANCES and resolution_of(plan, position) is None
 
 
 def _require_may_speak_for(actor: Actor, party: Role, stance: Stance) -> None:
@@ -522,14 +590,17 @@ def submit_for_review(plan: Plan, actor: Actor, now: datetime) -> Plan:
     return replace(plan, state=PlanState.IN_REVIEW)
 
 
-def sign(plan: Plan, actor: Actor, now: datetime, *, review_months: int = 6) -> Plan:
-    """The plan signed for the actor's role; signed and frozen once every required role has signed.
+def sign(plan: Plan, actor: Actor, now: datetime, *, review_months: int = 6,
+         signers: Sequence[Role] = REQUIRED_SIGNERS) -> Plan:
+    """The plan signed by the actor for their role; signed and frozen once every role in `signers`
+    has signed.
 
     The next review defaults to the signing date plus `review_months`.
     """
-    _require(actor, Command.SIGN, plan)
-    signed = replace(plan, signoffs=(*plan.signoffs, SignOff(role=actor.role, name=actor.name, at=now)))
-    if missing_signers(signed):
+    _require(actor, Command.SIGN, plan, signers=signers)
+    signoff = SignOff(role=actor.role, name=actor.name, at=now, user=actor.user)
+    signed = replace(plan, signoffs=(*plan.signoffs, signoff))
+    if missing_signers(signed, signers):
         return signed
     return replace(
         signed,
@@ -540,13 +611,15 @@ def sign(plan: Plan, actor: Actor, now: datetime, *, review_months: int = 6) -> 
 
 
 def open_revision(plan: Plan, actor: Actor, now: datetime, *, next_review: date | None = None) -> Plan:
-    """A new draft from a signed plan: same content, next revision, no positions or sign-offs."""
+    """A new draft from a signed plan: same content, next revision, no positions, resolutions or
+    sign-offs."""
     _require(actor, Command.OPEN_REVISION, plan)
     return replace(
         plan,
         state=PlanState.DRAFT,
         revision=plan.revision + 1,
         positions=(),
+        resolutions=(),
         signoffs=(),
         signed_at=None,
         next_review=next_review,
@@ -590,17 +663,21 @@ class ReviewRow:
     positions: tuple[Position, ...]  # in PARTY_ORDER
     disagreement: bool  # some party declined or proposed a change that is still open
     changed: bool  # changed since the version the reader compares with
+    resolutions: tuple[Resolution, ...] = ()  # of the positions shown, in PARTY_ORDER
 
     def position(self, party: Role) -> Position | None:
         return next((p for p in self.positions if p.party is party), None)
 
+    def resolution(self, party: Role) -> Resolution | None:
+        return next((r for r in self.resolutions if r.party is party), None)
+
 
 def disagreements(plan: Plan) -> tuple[Disagreement, ...]:
-    """Open DECLINE and AMEND positions, in page order of their items, then by party."""
+    """Open DECLINE and AMEND positions (not resolved), in page order of their items, then by party."""
     found = []
     for subject_id, text in _items(plan):
         for position in _positions_on(plan, subject_id):
-            if position.stance in OPEN_STANCES:
+            if is_open(plan, position):
                 detail = position.proposed_change if position.stance is Stance.AMEND else position.reason
                 found.append(Disagreement(subject_id, text, position.party, position.stance, detail, position.by))
     return tuple(found)
@@ -633,8 +710,9 @@ def _row(plan: Plan, subject_id: str, kind: ItemKind, text: str, goal_id: str | 
         owner=owner,
         due=due,
         positions=positions,
-        disagreement=any(p.stance in OPEN_STANCES for p in positions),
+        disagreement=any(is_open(plan, p) for p in positions),
         changed=subject_id in changed,
+        resolutions=tuple(r for p in positions if (r := resolution_of(plan, p)) is not None),
     )
 
 
@@ -657,7 +735,7 @@ def _after_content_change(plan: Plan, subject_id: str, party: Role) -> Plan:
             kept.append(replace(p, stance=Stance.AGREE, proposed_change=""))
         elif not (p.stance is Stance.AGREE and p.party is not party):
             kept.append(p)
-    return replace(plan, positions=tuple(kept), signoffs=())
+    return _tidy(replace(plan, positions=tuple(kept), signoffs=()))
 
 
 def _with_action(plan: Plan, action: NegotiatedAction) -> Plan:
@@ -665,11 +743,20 @@ def _with_action(plan: Plan, action: NegotiatedAction) -> Plan:
 
 
 def _with_position(plan: Plan, position: Position) -> Plan:
-    """One current position per party per item: a new one takes the old one's place."""
+    """One current position per party per item: a new one takes the old one's place, and a resolution
+    of the old one does not carry over."""
     key = (position.subject_id, position.party)
     if _position(plan, *key) is None:
         return replace(plan, positions=(*plan.positions, position))
-    return replace(plan, positions=tuple(position if (p.subject_id, p.party) == key else p for p in plan.positions))
+    return replace(plan, positions=tuple(position if (p.subject_id, p.party) == key else p for p in plan.positions),
+                   resolutions=tuple(r for r in plan.resolutions if (r.subject_id, r.party) != key))
+
+
+def _tidy(plan: Plan) -> Plan:
+    """Without the resolutions whose position is gone or no longer open."""
+    kept = tuple(r for r in plan.resolutions
+                 if (p := _position(plan, r.subject_id, r.party)) is not None and p.stance in OPEN_STANCES)
+    return replace(plan, resolutions=kept)
 
 
 def _position(plan: Plan, subject_id: str, party: Role) -> Position | None:
@@ -759,10 +846,7 @@ def _swap(ids: list[str], index: int, direction: Direction, among: range | list[
 
 
 def _roles_text(roles: frozenset[Role]) -> str:
-    labels = [ROLE_LABELS[r].lower() for r in PARTY_ORDER if r in roles]
-    if roles == PROFESSIONALS:
-        return "care team"
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+    return "care team" if roles == PROFESSIONALS else roles_text(roles)
 
 
 def _unique(texts: Iterable[str]) -> list[str]:

@@ -31,14 +31,13 @@ from typing import Any
 
 from smart_app.plan.dates import add_months
 from smart_app.plan.model import (
-    ROLE_LABELS,
     ActionStatus,
     GoalLifecycle,
     NegotiatedAction,
     Owner,
     Plan,
-    Role,
 )
+from smart_app.plan.people import PersonKey, owner_identity, owner_label
 from smart_app.plan.record import SectionState
 from smart_app.plan.summary import (
     AllergyItem,
@@ -563,12 +562,12 @@ def _because_of(significant: list[HealthEvent], signed: date) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 CLOSED_ACTIONS = frozenset({ActionStatus.DONE, ActionStatus.CANCELLED})
-_ROLE_ORDER = {role: n for n, role in enumerate(Role)}
 
 
 @dataclass(frozen=True, slots=True)
 class OwnerRow:
-    """One owner's open actions, soonest due first (undated last), and how many are overdue."""
+    """One person's (or an unnamed role's) open actions, overdue first, then soonest due (undated
+    last), and how many are overdue. `owner` is the one the label names."""
 
     owner: Owner
     label: str
@@ -584,30 +583,43 @@ def is_overdue(action: NegotiatedAction, today: date) -> bool:
     return is_open(action) and action.due is not None and action.due < today
 
 
-def owner_label(owner: Owner) -> str:
-    role = ROLE_LABELS.get(owner.role, owner.role.value)
-    return f"{owner.name} ({role})" if owner.name.strip() else role
-
-
 def overdue_actions(plan: Plan, today: date) -> tuple[OwnerRow, ...]:
     """The overdue actions (due before today, neither done nor cancelled), grouped by owner."""
     return _by_owner([a for a in plan.actions if is_overdue(a, today)], today)
 
 
 def who_owes_what(plan: Plan, today: date) -> tuple[OwnerRow, ...]:
-    """Every open action, grouped by owner; owners with overdue actions first."""
+    """Every open action, grouped by person; people by their soonest due date (so those with overdue
+    actions first), people with undated actions only last."""
     return _by_owner([a for a in plan.actions if is_open(a)], today)
 
 
 def _by_owner(actions: Iterable[NegotiatedAction], today: date) -> tuple[OwnerRow, ...]:
-    groups: dict[tuple[Role, str], list[NegotiatedAction]] = {}
+    """One row per person: by FHIR reference, else by name (titles and credentials aside), else by
+    role. An action owned by a role alone goes to the one person owning actions in that role, when
+    there is exactly one."""
+    groups: dict[PersonKey, list[NegotiatedAction]] = {}
     for action in actions:
-        groups.setdefault((action.owner.role, action.owner.name.strip().casefold()), []).append(action)
+        groups.setdefault(owner_identity(action.owner), []).append(action)
+    for key in [k for k in groups if k.kind == "role"]:
+        people = {k for k, owned in groups.items() if k.kind != "role" and any(a.owner.role.value == key.value
+                                                                                for a in owned)}
+        if len(people) == 1:
+            groups[people.pop()].extend(groups.pop(key))
     rows = []
     for owned in groups.values():
+        # Soonest due first, undated last: the overdue ones, due before today, come first.
         ordered = tuple(sorted(owned, key=lambda a: (a.due is None, a.due or date.max)))
-        owner = ordered[0].owner
+        owner = _best_named(ordered)
         rows.append(OwnerRow(owner, owner_label(owner), ordered, sum(is_overdue(a, today) for a in ordered)))
-    return tuple(
-        sorted(rows, key=lambda r: (-r.overdue, _ROLE_ORDER.get(r.owner.role, 99), r.label.casefold()))
-    )
+    return tuple(sorted(rows, key=lambda r: (r.actions[0].due or date.max, r.label.casefold())))
+
+
+def _best_named(actions: tuple[NegotiatedAction, ...]) -> Owner:
+    """The owner to name a person's row by: the fullest name given, in the role they most often own."""
+    named = [a.owner for a in actions if owner_identity(a.owner).kind != "role"]
+    if not named:  # a role, no one in particular
+        return Owner(actions[0].owner.role)
+    roles = [o.role for o in named]
+    role = max(dict.fromkeys(roles), key=roles.count)
+    return max((o for o in named if o.role is role), key=lambda o: len(o.name.strip()))

@@ -21,6 +21,7 @@ from ..plan import negotiation as n
 from ..plan import suggestions
 from ..plan.model import ROLE_LABELS, Plan, PlanState, PlanVersion, Role
 from ..plan.negotiation import Actor, NegotiationError
+from ..plan.people import user_reference
 from ..plan.review_cycle import TRACKED_SECTIONS, snapshot_of
 from ..plan.signed_record import SignedRecord, signed_record
 from ..session import LaunchSession, SessionStore
@@ -93,7 +94,8 @@ class PlanningService:
         role = self.acting_role(launch)
         if role is None:
             raise InvalidInput("Choose the role you are working in first (Goals & actions).")
-        return Actor(role=role, name=self.summary.user_name(launch, tenant))
+        return Actor(role=role, name=self.summary.user_name(launch, tenant),
+                     user=user_reference(launch.fhir_user, launch.iss))
 
     def require(self, actor: Actor, command: n.Command, plan: Plan | None = None) -> None:
         """Who may do what is decided in plan.negotiation; this raises its reason as a user error."""

@@ -1,5 +1,6 @@
 """Plan diffs: field by field, as data, and in plain words for the history and conflict pages."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,9 @@ from smart_app.plan.diff import (
     changed_keys,
     describe,
     diff,
+    field_name,
+    items_by_key,
+    shown,
     worth_showing,
 )
 from smart_app.plan.model import ActionStatus, GoalKind, Owner, PlanState, ProgressNote, Role, Stance
@@ -24,6 +28,7 @@ from tests.plan_builders import (
     a_goal,
     a_plan,
     a_position,
+    a_resolution,
     a_signoff,
     an_action,
 )
@@ -147,7 +152,7 @@ def test_owner_status_and_progress_read_in_the_domains_words():
     after = a_plan(an_action("a1", PUMP, owner=Owner(Role.COMMUNITY, "Acme DME"), status=ActionStatus.IN_PROGRESS,
                              progress=(ProgressNote("Vendor called", "Jordan Lee", NOW),)))
     assert words(before, after) == [
-        f"Owner of '{PUMP}' changed from Care coordinator to Community provider (Acme DME)",
+        f"Owner of '{PUMP}' changed from Care coordinator to Acme DME (Community provider)",
         f"Status of '{PUMP}' changed from not started to in progress",
         f"Progress noted on '{PUMP}': 'Vendor called' (Jordan Lee)",
     ]
@@ -161,11 +166,11 @@ def test_positions_read_as_who_did_what_to_which_item():
         a_position("a1", Role.FAMILY, Stance.AMEND, proposed_change="Pump by June"),
     )
     assert words(before, after) == [
-        f"Primary care clinician (Dr Sam Ortiz) declined '{PUMP}': Prescription first (before: agreed)",
+        f"Dr Sam Ortiz (Primary care clinician) declined '{PUMP}': Prescription first (before: agreed)",
         f"Family (recorded by Jordan Lee) proposed a change to '{PUMP}': proposed 'Pump by June'",
     ]
     assert words(after, a_plan(an_action("a1", PUMP))) == [
-        f"Primary care clinician (Dr Sam Ortiz)'s position on '{PUMP}' was cleared",
+        f"Dr Sam Ortiz (Primary care clinician)'s position on '{PUMP}' was cleared",
         f"Family (recorded by Jordan Lee)'s position on '{PUMP}' was cleared",
     ]
 
@@ -176,7 +181,7 @@ def test_signing_and_plan_fields_read_plainly():
                    family_priority="Fewer hospital stays", next_review=date(2026, 12, 1), signed_at=NOW)
     assert [describe(c) for c in worth_showing(diff(before, after))] == [
         "Goals reordered",
-        "Signed by Primary care clinician (Dr Sam Ortiz)",
+        "Signed by Dr Sam Ortiz (Primary care clinician)",
         "Plan signed",
         "The family's priority set to 'Fewer hospital stays'",
         "Next review date set to 1 Dec 2026",
@@ -200,3 +205,107 @@ def test_whose_words_a_goal_is_in_reads_plainly():
     after = a_plan(a_goal("g1", "Sleep", expressed_by="Ana Rivera (mother)"))
     assert words(before, after) == ["Goal 'Sleep' now in the words of 'Ana Rivera (mother)'"]
     assert words(after, before) == ["Goal 'Sleep' no longer says whose words it is in"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sign-offs by person, resolutions by the resolver (issue 16)
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_sign_offs_are_keyed_by_who_signed_and_older_ones_by_role():
+    ortiz = a_signoff(Role.CLINICIAN, user="Practitioner/sam-ortiz")
+    locum = a_signoff(Role.CLINICIAN, "Dr Locum", user="Practitioner/locum")
+    assert [(c.kind, c.key) for c in diff(a_plan(ortiz), a_plan(locum))] == [
+        (ChangeKind.REMOVED, "Practitioner/sam-ortiz"), (ChangeKind.ADDED, "Practitioner/locum")]
+    assert [c.key for c in diff(a_plan(), a_plan(a_signoff(Role.CLINICIAN)))] == ["clinician"]
+    assert items_by_key(a_plan(ortiz, a_signoff(Role.COORDINATOR)), Entity.SIGNOFF) == {
+        "Practitioner/sam-ortiz": ortiz, "coordinator": a_signoff(Role.COORDINATOR)}
+
+
+def test_a_cleared_sign_off_reads_plainly():
+    assert words(a_plan(a_goal("g1"), a_signoff(Role.CLINICIAN)), a_plan(a_goal("g1"))) == [
+        "Sign-off by Dr Sam Ortiz (Primary care clinician) cleared"]
+
+
+def test_a_resolution_reads_as_the_resolvers_own_words():
+    declined = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE))
+    resolved = replace(declined, resolutions=(a_resolution("a1", Role.CLINICIAN, note="Agreed to wait"),))
+    assert diff(declined, resolved) == (
+        Change(ChangeKind.ADDED, Entity.RESOLUTION, "a1|clinician", after=resolved.resolutions[0], label=PUMP),)
+    assert words(declined, resolved) == [
+        f"Jordan Lee (Care coordinator) resolved the primary care clinician's position on '{PUMP}': Agreed to wait"]
+    assert words(resolved, declined) == [
+        f"The resolution of the primary care clinician's position on '{PUMP}' no longer applies"]
+    assert apply(declined, diff(declined, resolved)) == resolved
+
+
+def test_a_change_without_its_value_is_still_described():
+    for entity, expected in ((Entity.POSITION, "Position on 'Sleep' added"),
+                             (Entity.RESOLUTION, "Resolution on 'Sleep' added"),
+                             (Entity.SIGNOFF, "Sign-off added")):
+        assert describe(Change(ChangeKind.ADDED, entity, "g1|clinician", label="Sleep")) == expected
+
+
+def test_times_and_plan_fields_read_in_the_one_date_format():
+    assert words(a_plan(), a_plan(signed_at=NOW)) == ["Signing time set to 1 Jun 2026 09:30"]
+    assert field_name(Entity.PLAN, "goal_order") == "Order of the goals"
+    assert field_name(Entity.ACTION, "due") == "Due date" and field_name(Entity.GOAL, "odd_one") == "Odd one"
+    assert worth_showing(diff(a_plan(), a_plan(signed_at=NOW))) == ()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sentences the mutation tests found unpinned
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_change_without_an_item_to_name_has_no_label():
+    signoff = a_signoff(Role.CLINICIAN)
+    assert diff(a_plan(), a_plan(signoff)) == (Change(ChangeKind.ADDED, Entity.SIGNOFF, "clinician", after=signoff),)
+    orphan = a_position("x9", Role.FAMILY, Stance.COMMENT)
+    assert diff(a_plan(), a_plan(orphan)) == (Change(ChangeKind.ADDED, Entity.POSITION, "x9|family", after=orphan),)
+
+
+def test_progress_notes_read_as_added_replaced_or_removed():
+    one, two, three = (ProgressNote(t, "Jordan Lee", NOW) for t in ("Vendor called", "Order placed", "Delivered"))
+    def notes(*progress):
+        return a_plan(an_action("a1", PUMP, progress=progress))
+
+    assert words(notes(one), notes(one, two, three)) == [
+        f"Progress noted on '{PUMP}': 'Order placed' (Jordan Lee); 'Delivered' (Jordan Lee)"]
+    assert words(notes(one), notes(two, three)) == [
+        f"Progress notes of '{PUMP}' changed from 'Vendor called' (Jordan Lee) to 'Order placed' (Jordan Lee), "
+        "'Delivered' (Jordan Lee)"]
+    assert words(notes(one, two), notes(one)) == [
+        f"Progress notes of '{PUMP}' changed from 'Vendor called' (Jordan Lee), 'Order placed' (Jordan Lee) to "
+        "'Vendor called' (Jordan Lee)"]
+
+
+def test_an_action_moved_to_another_goal_reads_plainly():
+    before = a_plan(a_goal("g1"), a_goal("g2"), an_action("a1", PUMP, goal_id="g1"))
+    after = a_plan(a_goal("g1"), a_goal("g2"), an_action("a1", PUMP, goal_id="g2"))
+    assert words(before, after) == [f"'{PUMP}' linked to another goal"]
+
+
+def test_comments_read_with_their_words_and_a_same_stance_change_names_no_earlier_stance():
+    before = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE, reason="Too soon"))
+    after = a_plan(an_action("a1", PUMP), a_position("a1", Role.CLINICIAN, Stance.DECLINE, reason="Needs a script"),
+                   a_position("a1", Role.SPECIALIST, Stance.COMMENT, comment="Model X fits", by="Dr Nair"))
+    assert words(before, after) == [
+        f"Dr Sam Ortiz (Primary care clinician) declined '{PUMP}': Needs a script",
+        f"Dr Nair (Specialist) commented on '{PUMP}': Model X fits",
+    ]
+
+
+@pytest.mark.parametrize("field,sentence", [
+    ("goal_order", "Goals reordered"), ("action_order", "Actions reordered"),
+    ("position_order", "Positions re-listed"), ("resolution_order", "Resolutions re-listed"),
+    ("signoff_order", "Sign-offs re-listed"),
+])
+def test_orders_read_as_reordered_or_re_listed(field, sentence):
+    assert describe(Change(ChangeKind.CHANGED, Entity.PLAN, "plan", field, ("a", "b"), ("b", "a"))) == sentence
+
+
+def test_values_read_as_a_person_writes_them():
+    assert shown(()) == "none" and shown(("Condition/1", "Condition/2")) == "'Condition/1', 'Condition/2'"
+    assert shown(3) == "3" and shown(date(2026, 3, 4)) == "4 Mar 2026"
+    assert shown(ActionStatus.NOT_STARTED) == "not started"

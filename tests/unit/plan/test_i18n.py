@@ -42,3 +42,10 @@ def test_unknown_labels_fall_back_to_english_and_roles_to_their_code():
     assert i18n.labels("fr")["allergies"] == "Allergies"
     assert i18n.role_label("school-nurse", "es") == "Enfermero(a) escolar"
     assert i18n.role_label("new-role", "en") == "New role"
+
+
+def test_the_short_date_form_is_the_one_pages_and_history_use():
+    assert i18n.format_date(date(2026, 12, 3), "en", short=True) == "3 Dec 2026"
+    assert i18n.format_date(date(2026, 9, 30), short=True) == "30 Sep 2026"
+    assert i18n.format_date(date(2026, 1, 5), "es", short=True) == "5 ene 2026"
+    assert i18n.format_date(None, short=True) == ""

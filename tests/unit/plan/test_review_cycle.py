@@ -405,17 +405,56 @@ ACTIONS = Plan(
 def test_overdue_actions_are_open_and_due_before_today_grouped_by_owner():
     rows = overdue_actions(ACTIONS, TODAY)
     assert [(r.label, [a.action_id for a in r.actions]) for r in rows] == [
+        ("Dr. Diaz (Specialist)", ["a2"]),  # the longest overdue first
         ("Ana Rivera (Family)", ["a3", "a8"]),
-        ("Dr. Diaz (Specialist)", ["a2"]),
     ]
 
 
 def test_who_owes_what_lists_open_actions_soonest_first_with_the_overdue_count():
     rows = who_owes_what(ACTIONS, TODAY)
     assert [(r.label, [a.action_id for a in r.actions], r.overdue) for r in rows] == [
-        ("Ana Rivera (Family)", ["a3", "a8", "a1", "a6"], 2),
         ("Dr. Diaz (Specialist)", ["a2", "a7"], 1),
+        ("Ana Rivera (Family)", ["a3", "a8", "a1", "a6"], 2),
     ]
+
+
+def test_one_person_is_one_row_however_their_name_was_typed():
+    jordan = Owner(Role.COORDINATOR, "Jordan Lee")
+    plan = Plan(actions=(
+        an_action("a1", Owner(Role.COORDINATOR), date(2025, 7, 1)),  # "Care coordinator": the only coordinator
+        an_action("a2", jordan, date(2025, 6, 20)),
+        an_action("a3", Owner(Role.COORDINATOR, "Jordan Lee RN"), date(2025, 5, 1)),
+        an_action("a4", Owner(Role.COORDINATOR, "Care coordinator"), None),
+        an_action("a5", Owner(Role.SPECIALIST, "Dr Diaz", reference="Practitioner/diaz"), date(2025, 6, 5)),
+        an_action("a6", Owner(Role.SPECIALIST, "Dr Luis Diaz", reference="Practitioner/diaz"), date(2025, 6, 3)),
+        an_action("a7", Owner(Role.SPECIALIST, "Dr Diaz", reference="Practitioner/other-diaz"), date(2025, 6, 4)),
+    ))
+    rows = who_owes_what(plan, TODAY)
+    assert [(r.label, [a.action_id for a in r.actions], r.overdue) for r in rows] == [
+        ("Jordan Lee RN (Care coordinator)", ["a3", "a2", "a1", "a4"], 1),
+        ("Dr Luis Diaz (Specialist)", ["a6", "a5"], 0),
+        ("Dr Diaz (Specialist)", ["a7"], 0),
+    ]
+
+
+def test_an_unnamed_role_stays_its_own_row_when_several_people_share_the_role():
+    plan = Plan(actions=(
+        an_action("a1", Owner(Role.SPECIALIST), date(2025, 7, 1)),
+        an_action("a2", Owner(Role.SPECIALIST, "Dr Diaz"), date(2025, 7, 2)),
+        an_action("a3", Owner(Role.SPECIALIST, "Dr Nair"), date(2025, 7, 3)),
+    ))
+    assert [r.label for r in who_owes_what(plan, TODAY)] == [
+        "Specialist", "Dr Diaz (Specialist)", "Dr Nair (Specialist)"]
+
+
+def test_within_a_row_overdue_actions_come_first_and_undated_ones_last():
+    plan = Plan(actions=(
+        an_action("a1", FAMILY, None),
+        an_action("a2", FAMILY, date(2025, 6, 15)),
+        an_action("a3", FAMILY, date(2025, 5, 31), ActionStatus.BLOCKED),
+    ))
+    (row,) = who_owes_what(plan, TODAY)
+    assert ([a.action_id for a in row.actions], row.overdue) == (["a3", "a2", "a1"], 1)
 
 
 def test_an_owner_without_a_name_is_labelled_by_role_and_due_today_is_not_overdue():

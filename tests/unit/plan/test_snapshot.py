@@ -29,7 +29,7 @@ def test_a_snapshot_is_plain_json_with_a_schema_number():
     data = json.loads(json.dumps(plan_to_json(plan)))
     assert data["schema"] == SCHEMA
     assert data["plan"]["goals"][0]["target_date"] == "2026-12-01"
-    assert data["plan"]["actions"][0]["owner"] == {"role": "community", "name": "Acme"}
+    assert data["plan"]["actions"][0]["owner"] == {"role": "community", "name": "Acme", "reference": ""}
     assert data["plan"]["positions"][0]["stance"] == "decline"
 
 
@@ -38,3 +38,16 @@ def test_unknown_keys_from_newer_code_are_ignored():
     data["plan"]["goals"][0]["source_ref"] = "Goal/7"
     data["plan"]["something_new"] = [1, 2]
     assert plan_from_json(data) == a_plan(a_goal("g1"), an_action("a1"))
+
+
+def test_a_snapshot_saved_before_people_and_resolutions_were_recorded_still_loads():
+    older = {"schema": 1, "plan": {
+        "goals": [{"goal_id": "g1", "text": "Sleep"}],
+        "actions": [{"action_id": "a1", "text": "Pump", "owner": {"role": "coordinator", "name": "Jordan Lee"}}],
+        "positions": [{"subject_id": "a1", "party": "clinician", "stance": "comment", "by": "Dr Sam Ortiz",
+                       "at": "2026-06-01T09:30:00+00:00", "comment": "Declined: x. Resolved by Jordan Lee: y"}],
+        "signoffs": [{"role": "coordinator", "name": "Jordan Lee", "at": "2026-06-01T09:30:00+00:00"}],
+        "state": "in-review"}}
+    plan = plan_from_json(older)
+    assert plan.actions[0].owner == Owner(Role.COORDINATOR, "Jordan Lee", reference="")
+    assert (plan.positions[0].by_user, plan.signoffs[0].user, plan.resolutions) == ("", "", ())
