@@ -1,13 +1,13 @@
-"""Calendar arithmetic and the one short date format ("3 Mar 2026") the app's pages use.
+"""Calendar arithmetic: months later or earlier, a year before. How dates are written is
+plan.i18n.format_date (the one date format, long and short, English and Spanish).
 
-Layer: pure core (smart_app.plan). Imports: stdlib only. Long, localised dates for the family copy
-are plan.i18n.format_date.
+Layer: pure core (smart_app.plan). Imports: stdlib only.
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 
 def add_months(day: date, months: int) -> date:
@@ -25,11 +25,3 @@ def one_year_before(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:
         return day - timedelta(days=365)
-
-
-def short_date(value: date | datetime | None) -> str:
-    """"3 Mar 2026" (a datetime gives its date); "" for None."""
-    if value is None:
-        return ""
-    day = value.date() if isinstance(value, datetime) else value
-    return f"{day.day} {day:%b %Y}"

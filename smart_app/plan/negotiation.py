@@ -28,12 +28,12 @@ every command checks).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from enum import Enum, StrEnum
 
+from .dates import add_months
 from .model import (
     ROLE_LABELS,
     Achievement,
@@ -624,13 +624,6 @@ def open_revision(plan: Plan, actor: Actor, now: datetime, *, next_review: date 
         signed_at=None,
         next_review=next_review,
     )
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when it is shorter (31 Aug + 6 -> 28 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # ---------------------------------------------------------------------------------------------------

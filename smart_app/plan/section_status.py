@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from .i18n import format_date
 from .record import SectionState
 
 
@@ -92,12 +93,6 @@ _NONE_CAUTION: Mapping[str, Mapping[str, str]] = {
     "en": {"allergies": " Not the same as “no known allergies”: ask the family."},
     "es": {"allergies": " No es lo mismo que “sin alergias conocidas”: pregunte a la familia."},
 }
-_MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-           "noviembre", "diciembre"),
-}
 
 
 def section_status(key: str, state: SectionState, *, shown: int, read_on: date,
@@ -118,15 +113,10 @@ def section_status(key: str, state: SectionState, *, shown: int, read_on: date,
     else:
         return None
     noun = SECTION_NOUNS[lang].get(key, SECTION_NOUNS["en"].get(key, key))
-    text = _SENTENCES[lang][kind].format(noun=noun, day=_day(read_on, lang))
+    text = _SENTENCES[lang][kind].format(noun=noun, day=format_date(read_on, lang))
     if kind is StatusKind.NONE:
         text += _NONE_CAUTION[lang].get(key, "")
     return SectionStatus(kind, text[:1].upper() + text[1:])
-
-
-def _day(day: date, lang: str) -> str:
-    month = _MONTHS.get(lang, _MONTHS["en"])[day.month - 1]
-    return f"{day.day} de {month} de {day.year}" if lang == "es" else f"{day.day} {month} {day.year}"
 
 
 _NO_KNOWN: Mapping[str, Mapping[str, str]] = {
@@ -145,4 +135,4 @@ def no_known_allergies_text(statement: str, recorded: date | None, lang: str = "
     confused with an empty list."""
     lang = lang if lang in _RECORDED else "en"
     words = _NO_KNOWN.get(lang, {}).get(statement, statement)
-    return f"{words} ({_RECORDED[lang].format(day=_day(recorded, lang))})" if recorded else words
+    return f"{words} ({_RECORDED[lang].format(day=format_date(recorded, lang))})" if recorded else words

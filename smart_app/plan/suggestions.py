@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from . import negotiation
+from .i18n import format_date
 from .model import Achievement, GoalLifecycle, Owner, Plan, Role
 from .summary import GoalItem, MedicalSummary, ServiceItem, item_key
 
@@ -78,7 +79,7 @@ def goal_suggestion(item: GoalItem) -> Suggestion:
         text=item.label,
         detail=" · ".join(p for p in ("Goal in the EHR", item.status.replace("-", " "),
                                       f"by {item.expressed_by}" if item.expressed_by else "",
-                                      f"due {_day(item.due)}" if item.due else "") if p),
+                                      f"due {format_date(item.due, short=True)}" if item.due else "") if p),
         source_ref=item.source.reference,
         expressed_by=item.expressed_by,
         target_date=item.due,
@@ -95,7 +96,7 @@ def action_suggestion(item: ServiceItem) -> Suggestion:
         kind=SuggestionKind.ACTION,
         text=text,
         detail=" · ".join(p for p in (item.category or "Service request", item.status.replace("-", " "),
-                                      f"requested {_day(item.requested)}" if item.requested else "",
+                                      f"requested {format_date(item.requested, short=True)}" if item.requested else "",
                                       item.performer) if p),
         source_ref=item.source.reference,
         owner=owner,
@@ -148,7 +149,3 @@ def _of_type(items: Iterable[object], kind: type[T]) -> list[T]:
 
 def _folded(text: str) -> str:
     return " ".join(text.casefold().split())
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"

@@ -11,7 +11,7 @@ from datetime import date
 from collections.abc import Mapping, Sequence
 
 from ..plan import summary as s
-from ..plan.dates import short_date as format_date
+from ..plan.i18n import format_date as _format_date
 from ..plan.curation import ADDABLE_SECTIONS, AddedItem, ItemCuration
 from ..plan.record import SectionState
 from ..plan.section_status import no_known_allergies_text, section_status
@@ -32,6 +32,11 @@ def age_on(birth: date | None, today: date) -> str:
         return f"{years} y"
     months = (today.year - birth.year) * 12 + today.month - birth.month - (today.day < birth.day)
     return f"{max(months, 0)} mo"
+
+
+def format_date(value: date | None) -> str:
+    """"3 Mar 2026": the pages' short form of the one date format (plan.i18n)."""
+    return _format_date(value, short=True)
 
 
 @dataclass(frozen=True, slots=True)

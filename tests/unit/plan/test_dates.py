@@ -1,12 +1,13 @@
 """Calendar arithmetic and the short date format: one definition each (plan.dates)."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smart_app.plan.dates import add_months, one_year_before, short_date
+from smart_app.plan.dates import add_months, one_year_before
+from smart_app.plan.i18n import format_date
 
 
 @pytest.mark.parametrize("day,months,expected", [
@@ -35,7 +36,8 @@ def test_a_year_before_29_february_is_365_days_before():
     assert one_year_before(date(2027, 6, 30)) == date(2026, 6, 30)
 
 
-def test_the_short_date_is_day_month_year():
-    assert short_date(date(2026, 3, 3)) == "3 Mar 2026"
-    assert short_date(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == "31 Dec 2026"
-    assert short_date(None) == ""
+def test_the_one_date_format_long_and_short():
+    assert format_date(date(2026, 3, 3), short=True) == "3 Mar 2026"
+    assert format_date(date(2026, 12, 31)) == "31 December 2026"
+    assert format_date(date(2026, 12, 31), "es") == "31 de diciembre de 2026"
+    assert format_date(None) == ""

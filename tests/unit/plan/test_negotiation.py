@@ -439,16 +439,6 @@ def test_the_review_interval_can_be_set_and_a_chosen_review_date_is_kept():
     assert chosen.next_review == date(2026, 10, 10)
 
 
-@pytest.mark.parametrize("day,months,expected", [
-    (date(2026, 8, 31), 6, date(2027, 2, 28)),
-    (date(2027, 8, 31), 6, date(2028, 2, 29)),
-    (date(2026, 6, 1), 6, date(2026, 12, 1)),
-    (date(2026, 11, 15), 2, date(2027, 1, 15)),
-])
-def test_months_are_added_on_the_calendar(day, months, expected):
-    assert n.add_months(day, months) == expected
-
-
 @pytest.mark.parametrize("command", [
     lambda p: n.add_goal(p, COORDINATOR, LATER, goal_id="g9", text="New goal"),
     lambda p: n.edit_goal(p, COORDINATOR, LATER, "g1", text="Changed"),
