@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, UnknownIssuer
+from .plan.model import Role
+from .plan.people import required_signers
 
 CLIENT_TYPES = ("public", "confidential-symmetric", "confidential-asymmetric")
 WRITE_MODES = ("careplan", "note", "none")
@@ -31,6 +33,7 @@ QUIRK_DEFAULTS: dict[str, Any] = {
 SETTINGS = frozenset({
     "name", "iss", "client_id", "redirect_uri", "client_type", "client_secret_env", "private_key_env",
     "signing_alg", "frame_ancestors", "auth_hosts", "scopes", "write_mode", "note_type", "review_months", "quirks",
+    "signers",
 })
 SECRETS = ("client_secret", "private_key")
 
@@ -76,11 +79,17 @@ class Tenant:
     write_mode: str = "note"
     note_type: str = "http://loinc.org|18776-5"  # system|code of the plan-of-care note at this site
     review_months: int = 6  # how often a signed plan is due for review at this site
+    signers: tuple[str, ...] = ("coordinator", "clinician")  # the roles that must sign a plan here
     quirks: Quirks = field(default_factory=Quirks)
 
     @property
     def key(self) -> str:
         return normalize_iss(self.iss)
+
+    @property
+    def signer_roles(self) -> tuple[Role, ...]:
+        """The roles that must sign a plan at this site (checked when the file is read)."""
+        return required_signers(self.signers)
 
     def client_secret(self) -> str:
         value = os.environ.get(self.client_secret_env or "", "")
@@ -186,6 +195,14 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     review_months = entry.get("review_months", 6)
     if not isinstance(review_months, int) or isinstance(review_months, bool) or not 1 <= review_months <= 24:
         yield "review_months", "must be a whole number of months from 1 to 24"
+    signers = entry.get("signers", ["coordinator", "clinician"])
+    if not isinstance(signers, list) or not all(isinstance(v, str) for v in signers):
+        yield "signers", "must be a list of roles, e.g. [\"coordinator\", \"clinician\"]"
+    else:
+        try:
+            required_signers(signers)
+        except ValueError as err:
+            yield "signers", str(err)
     if entry.get("write_mode", "note") not in WRITE_MODES:
         yield "write_mode", f"must be one of {', '.join(WRITE_MODES)}"
     for key in ("frame_ancestors", "scopes", "auth_hosts"):
@@ -224,6 +241,7 @@ def _tenant_from(entry: Mapping[str, Any]) -> Tenant:
         write_mode=entry.get("write_mode", "note"),
         note_type=entry.get("note_type", "http://loinc.org|18776-5"),
         review_months=entry.get("review_months", 6),
+        signers=tuple(entry.get("signers", ("coordinator", "clinician"))),
         quirks=Quirks(**{**QUIRK_DEFAULTS, **entry.get("quirks", {})}),
     )
 

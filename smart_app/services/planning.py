@@ -20,14 +20,15 @@ from ..plan import diff as plan_diff
 from ..plan import negotiation as n
 from ..plan import suggestions
 from ..plan.model import ROLE_LABELS, Plan, PlanState, PlanVersion, Role
+from ..plan.merge import ConflictRow, conflict_rows, rebase
 from ..plan.negotiation import Actor, NegotiationError
-from ..plan.people import user_reference
+from ..plan.people import may_act_as, user_reference
 from ..plan.review_cycle import TRACKED_SECTIONS, snapshot_of
 from ..plan.signed_record import SignedRecord, signed_record
 from ..session import LaunchSession, SessionStore
 from ..store.about_store import AboutStore
 from ..store.curation_store import CurationStore
-from ..store.plan_store import PlanConflict, PlanStore
+from ..store.plan_store import PlanStore
 from ..store.tracking_store import SigningSnapshot, TrackingStore
 from ..tenants import Tenant
 from .summary import SummaryService
@@ -47,11 +48,14 @@ ACTING_ROLES: tuple[Role, ...] = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIAL
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
-    """A stale save: what the others changed since the user's base version, and the version now."""
+    """A save that collides with what others saved since the user's base version: the fields both
+    changed (base / theirs / mine), what the others changed, and the version now. Nothing was saved."""
 
     base: PlanVersion | None
     latest: PlanVersion
     their_changes: tuple[str, ...]  # described in plain language
+    rows: tuple[ConflictRow, ...] = ()  # exactly the fields in question
+    reason: str = ""  # when the change cannot be made on the latest version at all (e.g. the item is gone)
 
 
 class PlanningService:
@@ -83,8 +87,13 @@ class PlanningService:
         return Role(value) if value in {r.value for r in ACTING_ROLES} else None
 
     def choose_role(self, launch: LaunchSession, role: str) -> Role:
+        """The role this person works in at this site: checked against who the EHR says they are."""
         if role not in {r.value for r in ACTING_ROLES}:
             raise InvalidInput("Choose the role you are working in.")
+        refused = may_act_as(user_reference(launch.fhir_user, launch.iss), Role(role))
+        if refused:
+            self._audit(launch, "role-choice", role=role, refused=True)
+            raise InvalidInput(refused)
         self.sessions.set_acting_role(launch, role)
         self._audit(launch, "role-choice", role=role)
         return Role(role)
@@ -120,29 +129,60 @@ class PlanningService:
 
     # -- changing the plan ------------------------------------------------------------------------------
 
-    def change(self, launch: LaunchSession, tenant: Tenant, actor: Actor, *, base_version: int | None,
-               change: PlanChange, note: str, action: str) -> PlanVersion | Conflict:
-        """Apply `change` to the version the user saw. Returns the new version, or a Conflict when the
-        plan moved on since `base_version` (the user's input is theirs to resubmit). The save that
-        completes the signatures also keeps the record as it is now with the signed version."""
+    def base_plan(self, launch: LaunchSession, base_version: int | None) -> Plan:
+        """The plan as the user saw it (their form was built on it); an empty plan before the first save."""
         current = self.current(launch)
-        current_number = current.version if current else None
-        if base_version != current_number:
-            return self._conflict(current, base_version)
+        if current is None or base_version is None:
+            return Plan()
+        seen = self.plans.version(current.plan_id, base_version)
+        if seen is None:
+            raise InvalidInput("This form is out of date. Reload the page.")
+        return seen.plan
+
+    def change(self, launch: LaunchSession, tenant: Tenant, actor: Actor, *, base_version: int | None,
+               change: PlanChange, note: str, action: str, keep_mine: bool = False) -> PlanVersion | Conflict:
+        """Apply `change`, made by the user on the version they saw (`base_version`), and save it as the
+        next version with a compare-and-swap. When others saved since, the change is re-run on the latest
+        version if it touches nothing they changed (plan.merge.rebase, field by field: both land); when it
+        does, a Conflict shows exactly those fields, and `keep_mine` (the user's answer) re-runs it on the
+        latest anyway, which changes only the fields the user changed. The save that completes the
+        signatures also keeps, with the signed version, what was signed."""
+        base = self.base_plan(launch, base_version)
         now = self.clock.now()
         try:
-            updated = change(current.plan if current else Plan(), actor, now)
+            change(base, actor, now)  # a mistake in what the user asked is theirs to fix, whatever others did
         except NegotiationError as err:
             raise InvalidInput(str(err)) from None
-        try:
-            saved = self.plans.save(launch.iss, launch.patient_id, updated, base_version=current_number,
-                                    saved_by=actor.name, note=note, now=now)
-        except PlanConflict as err:  # someone saved between our read and our write
-            return self._conflict(err.latest, base_version)
-        self._audit(launch, f"plan-{action}", version=saved.version, role=actor.role.value)
-        if saved.plan.state is PlanState.SIGNED and (current is None or current.plan.state is not PlanState.SIGNED):
+        seen: dict[str, PlanVersion | None] = {}
+
+        def decide(latest: PlanVersion | None) -> Plan | Conflict:
+            seen["latest"] = latest
+            if (latest.version if latest else None) == base_version:
+                return change(base, actor, now)
+            return self._rebased(latest, base_version, base, change, actor, now, keep_mine)
+
+        saved = self.plans.update(launch.iss, launch.patient_id, decide, saved_by=actor.name, now=now, note=note)
+        if isinstance(saved, Conflict):
+            return saved
+        latest = seen["latest"]
+        self._audit(launch, f"plan-{action}", version=saved.version, role=actor.role.value,
+                    merged=(latest.version if latest else None) != base_version)
+        if saved.plan.state is PlanState.SIGNED and (latest is None or latest.plan.state is not PlanState.SIGNED):
             self.record_signing(launch, tenant, saved)
         return saved
+
+    def _rebased(self, latest: PlanVersion, base_version: int | None, base: Plan, change: PlanChange, actor: Actor,
+                 now: datetime, keep_mine: bool) -> Plan | Conflict:
+        def command(plan: Plan) -> Plan:
+            return change(plan, actor, now)
+
+        try:
+            outcome = rebase(base, latest.plan, command)
+            if outcome.conflicts and not keep_mine:
+                return self._conflict(latest, base_version, base, outcome.conflicts, command(base))
+            return outcome.plan if not outcome.conflicts else command(latest.plan)
+        except NegotiationError as err:  # the change cannot be made on the plan as it is now
+            return self._conflict(latest, base_version, base, (), None, reason=str(err))
 
     def change_phrase(self, actor: Actor, phrase: str) -> str:
         """The version note: "Jordan Lee (Care coordinator) added a goal"."""
@@ -185,12 +225,13 @@ class PlanningService:
                              curations=curation.items, added=curation.added,
                              intake=intake.answers if intake else None, emergency=emergency)
 
-    def _conflict(self, latest: PlanVersion | None, base_version: int | None) -> Conflict:
-        if latest is None:  # the plan the user saw is gone: cannot happen with immutable versions
-            raise InvalidInput("This plan no longer exists. Reload the page.")
-        base = self.plans.version(latest.plan_id, base_version) if base_version else None
-        changes = plan_diff.worth_showing(plan_diff.diff(base.plan if base else Plan(), latest.plan))
-        return Conflict(base=base, latest=latest, their_changes=tuple(plan_diff.describe(c) for c in changes))
+    def _conflict(self, latest: PlanVersion, base_version: int | None, base: Plan, conflicts, mine: Plan | None, *,
+                  reason: str = "") -> Conflict:
+        seen = self.plans.version(latest.plan_id, base_version) if base_version else None
+        changes = plan_diff.worth_showing(plan_diff.diff(base, latest.plan))
+        rows = conflict_rows(conflicts, base, latest.plan, mine) if mine is not None else ()
+        return Conflict(base=seen, latest=latest, their_changes=tuple(plan_diff.describe(c) for c in changes),
+                        rows=rows, reason=reason)
 
     # -- the EHR's suggestions ------------------------------------------------------------------------
 

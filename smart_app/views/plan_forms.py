@@ -5,12 +5,12 @@ Layer: HTTP in (views). The rules themselves live in plan.negotiation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from ..errors import InvalidInput
 from ..plan import negotiation as n
-from ..plan.model import Achievement, ActionStatus, GoalKind, GoalLifecycle, Owner, Role, Stance
+from ..plan.model import Achievement, ActionStatus, GoalKind, GoalLifecycle, Owner, Plan, Role, Stance
 from ..services.planning import PlanChange
 
 Form = Mapping[str, str]
@@ -49,35 +49,43 @@ def _goal_link(form: Form) -> str | None:
     return _text(form, "goal_id") or None
 
 
-def _add_goal(form: Form, new_id: NewId) -> PlanChange:
+def _add_goal(form: Form, new_id: NewId, base: Plan) -> PlanChange:
     return _call(n.add_goal, goal_id=new_id(), text=_text(form, "text"),
                    kind=_enum(GoalKind, form, "kind", GoalKind.CLINICAL), expressed_by=_text(form, "expressed_by"),
                    target_date=_date(form, "target_date"),
                    lifecycle=_enum(GoalLifecycle, form, "lifecycle", GoalLifecycle.PROPOSED))
 
 
-def _edit_goal(form: Form, new_id: NewId) -> PlanChange:
-    return _call(n.edit_goal, _text(form, "goal_id"), text=_text(form, "text"),
-                   kind=_enum(GoalKind, form, "kind", GoalKind.CLINICAL), expressed_by=_text(form, "expressed_by"),
-                   target_date=_date(form, "target_date"),
-                   lifecycle=_enum(GoalLifecycle, form, "lifecycle", GoalLifecycle.PROPOSED),
-                   achievement=_enum(Achievement, form, "achievement", Achievement.IN_PROGRESS))
+def _edit_goal(form: Form, new_id: NewId, base: Plan) -> PlanChange:
+    goal_id = _text(form, "goal_id")
+    values = {"text": _text(form, "text"), "kind": _enum(GoalKind, form, "kind", GoalKind.CLINICAL),
+              "expressed_by": _text(form, "expressed_by"), "target_date": _date(form, "target_date"),
+              "lifecycle": _enum(GoalLifecycle, form, "lifecycle", GoalLifecycle.PROPOSED),
+              "achievement": _enum(Achievement, form, "achievement", Achievement.IN_PROGRESS)}
+    return _call(n.edit_goal, goal_id, **_changed(base.goal(goal_id), values))
 
 
-def _add_action(form: Form, new_id: NewId) -> PlanChange:
+def _add_action(form: Form, new_id: NewId, base: Plan) -> PlanChange:
     return _call(n.add_action, action_id=new_id(), text=_text(form, "text"), owner=_owner(form),
                    goal_id=_goal_link(form), due=_date(form, "due"))
 
 
-def _edit_action(form: Form, new_id: NewId) -> PlanChange:
+def _edit_action(form: Form, new_id: NewId, base: Plan) -> PlanChange:
+    action_id = _text(form, "action_id")
     fields = {"text": _text(form, "text"), "due": _date(form, "due"),
               "status": _enum(ActionStatus, form, "status", ActionStatus.NOT_STARTED)}
     if "owner_role" in form:  # owners of an action may edit its tracking fields but not reassign it
         fields.update(owner=_owner(form), goal_id=_goal_link(form))
-    return _call(n.edit_action, _text(form, "action_id"), **fields)
+    return _call(n.edit_action, action_id, **_changed(base.action(action_id), fields))
 
 
-def _take_position(form: Form, new_id: NewId) -> PlanChange:
+def _changed(item, values: dict) -> dict:
+    """Only the fields the user changed from the version they saw: a colleague's change to another field
+    of the same item stands (negotiation.edited_fields). An item not in that version: as posted."""
+    return n.edited_fields(item, values) if item is not None else values
+
+
+def _take_position(form: Form, new_id: NewId, base: Plan) -> PlanChange:
     party = _text(form, "party")
     return _call(n.take_position, _text(form, "subject_id"), _enum(Stance, form, "stance"),
                    proposed_change=_text(form, "proposed_change"), reason=_text(form, "reason"),
@@ -92,18 +100,18 @@ def _call(command, *args, **kwargs):
 
 
 def _simple(command, *names: str, enums: Mapping[str, type] | None = None):
-    def build(form: Form, new_id: NewId) -> PlanChange:
+    def build(form: Form, new_id: NewId, base: Plan) -> PlanChange:
         values = [_enum(enums[name], form, name) if enums and name in enums else _text(form, name) for name in names]
         return _call(command, *values)
     return build
 
 
-def _start(form: Form, new_id: NewId) -> PlanChange:
+def _start(form: Form, new_id: NewId, base: Plan) -> PlanChange:
     return lambda plan, actor, now: plan
 
 
 # command -> (form parser, a short phrase for the version note)
-COMMANDS: dict[str, tuple[Callable[[Form, NewId], PlanChange], str]] = {
+COMMANDS: dict[str, tuple[Callable[[Form, NewId, Plan], PlanChange], str]] = {
     "start-plan": (_start, "started the plan"),
     "add-goal": (_add_goal, "added a goal"),
     "edit-goal": (_edit_goal, "edited a goal"),
@@ -127,15 +135,17 @@ COMMANDS: dict[str, tuple[Callable[[Form, NewId], PlanChange], str]] = {
 }
 
 
-def change_from_form(form: Form, new_id: NewId, *, review_months: int = 6) -> tuple[str, PlanChange, str]:
-    """(command, the change, its phrase) for a posted plan form; signing sets the site's review interval."""
+def change_from_form(form: Form, new_id: NewId, *, base: Plan, review_months: int = 6,
+                     signers: Sequence[Role] = n.REQUIRED_SIGNERS) -> tuple[str, PlanChange, str]:
+    """(command, the change, its phrase) for a plan form posted on the version `base`; signing uses the
+    site's review interval and the roles that must sign there."""
     command = _text(form, "command")
     if command not in COMMANDS:
         raise InvalidInput("That change to the plan is not recognised.")
     parse, phrase = COMMANDS[command]
     if command == "sign":
-        return command, _call(n.sign, review_months=review_months), phrase
-    return command, parse(form, new_id), phrase
+        return command, _call(n.sign, review_months=review_months, signers=signers), phrase
+    return command, parse(form, new_id, base), phrase
 
 
 def base_version_of(form: Form) -> int | None:

@@ -22,6 +22,8 @@ from ..plan.model import (
     Role,
     Stance,
 )
+from ..plan.history import history
+from ..plan.people import owner_label
 from .summary_models import format_date
 
 STATE_LABELS = {PlanState.DRAFT: "Draft", PlanState.IN_REVIEW: "In review", PlanState.SIGNED: "Signed"}
@@ -45,6 +47,7 @@ class PositionCell:
     open: bool  # an unresolved amend/decline
     can_take: bool  # the viewer may record this party's position here
     can_resolve: bool  # the viewer (coordinator) may accept or resolve it
+    resolution: str = ""  # how the coordinator settled it, in their words and under their name
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +105,15 @@ class PlanPage:
     sign_blocker: str = ""
 
 
-def plan_page(current: PlanVersion, previous: PlanVersion | None, *, actor_role: Role, today: date) -> PlanPage:
+def plan_page(current: PlanVersion, previous: PlanVersion | None, *, actor: n.Actor, today: date,
+              signers: tuple[Role, ...] = n.REQUIRED_SIGNERS) -> PlanPage:
     plan = current.plan
+    actor_role = actor.role
     changed = (plan_diff.changed_keys(plan_diff.diff(previous.plan, plan)) if previous else frozenset())
     parties = CORE_PARTIES + tuple(r for r in Role if r not in CORE_PARTIES and r is not Role.COORDINATOR
                                    and any(p.party is r for p in plan.positions))
     rows = {row.subject_id: row for row in n.review_rows(plan, changed)}
-    can = frozenset(c.value for c in n.Command if n.allowed(actor_role, c, plan))
+    can = frozenset(c.value for c in n.Command if n.why_not(actor, c, plan, signers=signers) is None)
 
     def cells(subject_id: str) -> tuple[PositionCell, ...]:
         return tuple(_cell(rows[subject_id].position(party), party, actor_role, plan, subject_id)
@@ -134,18 +139,18 @@ def plan_page(current: PlanVersion, previous: PlanVersion | None, *, actor_role:
     loose = tuple(_action_card(a, cells, rows, changed, today) for a in plan.actions if a.goal_id not in goal_ids)
     if loose:
         blocks.append(GoalBlock(None, loose))
-    sign_blocker = n.why_not(actor_role, n.Command.SIGN, plan) or ""
+    sign_blocker = n.why_not(actor, n.Command.SIGN, plan, signers=signers) or ""
     return PlanPage(
         version=current.version,
         state=plan.state.value,
         state_label=STATE_LABELS[plan.state],
         revision=plan.revision,
-        status_line=_status_line(plan),
+        status_line=_status_line(plan, signers),
         family_priority=plan.family_priority,
         parties=tuple(ROLE_LABELS[p] for p in parties),
         blocks=tuple(blocks),
         goal_choices=tuple((g.goal_id, g.text) for g in plan.goals),
-        signoffs=tuple(_signoff(plan, role) for role in n.REQUIRED_SIGNERS),
+        signoffs=tuple(_signoff(plan, role) for role in signers),
         can=can,
         open_disagreements=len(n.disagreements(plan)),
         acting_label=ROLE_LABELS[actor_role],
@@ -156,7 +161,7 @@ def plan_page(current: PlanVersion, previous: PlanVersion | None, *, actor_role:
 
 
 def _action_card(action: NegotiatedAction, cells, rows, changed, today: date) -> ItemCard:
-    owner = ROLE_LABELS[action.owner.role] + (f" ({action.owner.name})" if action.owner.name else "")
+    owner = owner_label(action.owner)
     overdue = bool(action.due and action.due < today and action.status not in (ActionStatus.DONE, ActionStatus.CANCELLED))
     return ItemCard(
         kind="action", item_id=action.action_id, text=action.text,
@@ -173,7 +178,8 @@ def _action_card(action: NegotiatedAction, cells, rows, changed, today: date) ->
 def _cell(position: Position | None, party: Role, actor: Role, plan: Plan, subject_id: str) -> PositionCell:
     speaks_for = party is actor or (actor is Role.COORDINATOR and party is Role.FAMILY)
     can_take = speaks_for and n.allowed(actor, n.Command.TAKE_POSITION, plan, subject_id)
-    open_ = bool(position and position.stance in n.OPEN_STANCES)
+    open_ = bool(position and n.is_open(plan, position))
+    resolution = n.resolution_of(plan, position) if position else None
     return PositionCell(
         party=party.value, party_label=ROLE_LABELS[party],
         stance=position.stance.value if position else "",
@@ -181,7 +187,8 @@ def _cell(position: Position | None, party: Role, actor: Role, plan: Plan, subje
         detail=(position.proposed_change or position.reason or position.comment) if position else "",
         by=position.by if position else "", at=_when(position.at) if position else "",
         open=open_, can_take=can_take,
-        can_resolve=open_ and n.allowed(actor, n.Command.ACCEPT_AMENDMENT, plan, subject_id))
+        can_resolve=open_ and n.allowed(actor, n.Command.ACCEPT_AMENDMENT, plan, subject_id),
+        resolution=(f"Resolved by {resolution.by}, {_when(resolution.at)}: {resolution.note}" if resolution else ""))
 
 
 def _signoff(plan: Plan, role: Role) -> SignoffCell:
@@ -190,13 +197,13 @@ def _signoff(plan: Plan, role: Role) -> SignoffCell:
                        at=_when(done.at) if done else "", signed=done is not None)
 
 
-def _status_line(plan: Plan) -> str:
+def _status_line(plan: Plan, signers: tuple[Role, ...]) -> str:
     if plan.state is PlanState.SIGNED:
         review = f"; next review due {format_date(plan.next_review)}" if plan.next_review else ""
         return f"Signed {format_date(plan.signed_at.date()) if plan.signed_at else ''}{review}. " \
                "This version is frozen: open a new revision to change it."
     if plan.state is PlanState.IN_REVIEW:
-        waiting = ", ".join(ROLE_LABELS[r] for r in n.missing_signers(plan))
+        waiting = ", ".join(ROLE_LABELS[r] for r in n.missing_signers(plan, signers))
         return f"In review. Awaiting sign-off from: {waiting}." if waiting else "In review."
     return "Draft. Add goals and the actions agreed for each, then send the plan for review."
 
@@ -206,26 +213,27 @@ def _when(at: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryStepView:
     version: int
-    state_label: str
-    saved_by: str
     saved_at: str
     note: str
     changes: tuple[str, ...]
 
 
-def history_entries(versions: list[PlanVersion]) -> tuple[HistoryEntry, ...]:
-    """Newest first, each with what it changed from the one before."""
-    entries = []
-    previous = Plan()
-    for version in versions:
-        changes = plan_diff.worth_showing(plan_diff.diff(previous, version.plan))
-        entries.append(HistoryEntry(version=version.version, state_label=STATE_LABELS[version.plan.state],
-                                    saved_by=version.saved_by, saved_at=_when(version.saved_at), note=version.note,
-                                    changes=tuple(plan_diff.describe(c) for c in changes)))
-        previous = version.plan
-    return tuple(reversed(entries))
+@dataclass(frozen=True, slots=True)
+class RevisionView:
+    revision: int
+    headline: str  # "Revision 3 · signed 3 Dec 2026 by Jordan Lee (Care coordinator) and …"
+    state: str
+    steps: tuple[HistoryStepView, ...]  # newest first, folded under the revision
+
+
+def history_view(versions: list[PlanVersion]) -> tuple[RevisionView, ...]:
+    """The plan's history by revision, newest first (plan.history)."""
+    return tuple(RevisionView(r.revision, r.headline, r.state.value,
+                              tuple(HistoryStepView(step.version, _when(step.saved_at), step.note or step.saved_by,
+                                                    step.changes) for step in r.steps))
+                 for r in history(versions))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ def show():
     if current is None:
         return render_template("review/empty.html", acting_label=ROLE_LABELS[role],
                                may_start=role is Role.COORDINATOR)
-    page = plan_models.plan_page(current, planning.previous(current), actor_role=role,
-                                today=planning.clock.today())
+    page = plan_models.plan_page(current, planning.previous(current), actor=planning.actor(launch, current_tenant()),
+                                 today=planning.clock.today(), signers=current_tenant().signer_roles)
     offered = planning.suggestions(launch, current_tenant(), current.plan) if "add-goal" in page.can else ()
     return render_template("review/show.html", page=page, roles=[(r.value, ROLE_LABELS[r]) for r in Role],
                            suggestions=tuple(plan_models.suggestion_row(x) for x in offered))
@@ -48,10 +48,13 @@ def change():
         command, phrase = "accept-suggestion", "added a goal or action suggested by the EHR"
         plan_change = planning.accepted_suggestion(launch, tenant, request.form.get("key", ""), new_handle())
     else:
-        command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle,
-                                                                   review_months=tenant.review_months)
+        base = planning.base_plan(launch, plan_forms.base_version_of(request.form))
+        command, plan_change, phrase = plan_forms.change_from_form(request.form, new_handle, base=base,
+                                                                   review_months=tenant.review_months,
+                                                                   signers=tenant.signer_roles)
     outcome = planning.change(launch, tenant, actor, base_version=plan_forms.base_version_of(request.form),
-                              change=plan_change, note=planning.change_phrase(actor, phrase), action=command)
+                              change=plan_change, note=planning.change_phrase(actor, phrase), action=command,
+                              keep_mine=request.form.get("keep_mine") == "1")
     if isinstance(outcome, Conflict):
         return render_template("review/conflict.html", conflict=outcome, fields=_resubmittable(request.form)), 409
     anchor = request.form.get("goal_id") or request.form.get("action_id") or request.form.get("subject_id")
@@ -66,8 +69,8 @@ def ignore_suggestion():
 
 @bp.get("/plan/history")
 def history():
-    entries = plan_models.history_entries(services().planning.history(current_launch()))
-    return render_template("review/history.html", entries=entries)
+    revisions = plan_models.history_view(services().planning.history(current_launch()))
+    return render_template("review/history.html", revisions=revisions)
 
 
 # Fields a person typed, shown again on the conflict page so nothing is lost.
@@ -79,4 +82,4 @@ _TYPED = {"text": "Wording", "proposed_change": "Proposed wording", "reason": "R
 def _resubmittable(form) -> list[tuple[str, str, str, bool]]:
     """(name, label, value, typed) for every posted field but the CSRF token and the stale version."""
     return [(name, _TYPED.get(name, name), value, name in _TYPED)
-            for name, value in form.items(multi=True) if name not in ("csrf_token", "base_version")]
+            for name, value in form.items(multi=True) if name not in ("csrf_token", "keep_mine")]

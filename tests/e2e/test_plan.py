@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import launch, launch_id_of
+from tests.support import TODAY, launch, launch_id_of
 
 CHILD = "sofia-rivera"
 
@@ -97,17 +97,39 @@ def test_coordinator_drafts_clinician_negotiates_both_sign_and_the_plan_freezes(
     assert "Open a new revision" in coordinator.page()
 
 
-def test_a_stale_save_shows_what_changed_and_keeps_the_typed_text(app, sandbox):
+def test_a_stale_save_that_touches_nothing_the_others_changed_lands_on_the_latest_version(app, sandbox):
     coordinator = PlanUser(app, sandbox, "coordinator", "jordan-lee")
     coordinator.do("start-plan", base="")
     coordinator.do("add-goal", text="Walk with a walker")
     stale = coordinator.version()
     coordinator.do("add-goal", text="Eat by mouth at lunch")  # someone else's save, in effect
-    response = coordinator.do("add-goal", expect=409, base=stale, text="Go to summer camp")
+    coordinator.do("add-goal", base=stale, text="Go to summer camp")  # no conflict page: both land
+    assert texts(coordinator.page(), "goal-text") == ["Walk with a walker", "Eat by mouth at lunch",
+                                                      "Go to summer camp"]
+
+
+def test_a_stale_save_of_the_same_field_shows_base_theirs_and_mine_and_keep_mine_changes_only_it(app, sandbox):
+    coordinator = PlanUser(app, sandbox, "coordinator", "jordan-lee")
+    coordinator.do("start-plan", base="")
+    coordinator.do("add-goal", text="Walk with a walker", kind="family")
+    (goal,) = dict.fromkeys(coordinator.ids("goal"))
+    stale = coordinator.version()
+    coordinator.do("edit-goal", goal_id=goal, text="Walk 10 m with a walker", kind="family")  # theirs
+    coordinator.do("edit-goal", goal_id=goal, text="Walk 10 m with a walker", kind="family",
+                   target_date=(TODAY.replace(day=1)).isoformat())  # theirs, another field
+    response = coordinator.do("edit-goal", expect=409, base=stale, goal_id=goal, text="Walk 20 m with a walker",
+                              kind="family")
     html = response.get_data(as_text=True)
-    assert "Goal added: &#39;Eat by mouth at lunch&#39;" in html or "Eat by mouth at lunch" in html
-    assert ">Go to summer camp</textarea>" in html  # the user's input, kept
-    assert texts(coordinator.page(), "goal-text") == ["Walk with a walker", "Eat by mouth at lunch"]
+    rows = re.findall(r'data-testid="conflict-row">(.*?)</tr>', html, re.S)
+    assert len(rows) == 1  # exactly the wording: their target date is not in question
+    assert "Walk with a walker" in rows[0] and "Walk 10 m with a walker" in rows[0] and "Walk 20 m" in rows[0]
+    assert ">Walk 20 m with a walker</textarea>" in html  # the user's input, kept
+    keep = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', html.split('data-testid="resubmit"')[1]))
+    keep.update(text="Walk 20 m with a walker", keep_mine="1")
+    assert coordinator.client.post(coordinator.url(""), data=keep).status_code == 303
+    goal_card = coordinator.page()
+    assert texts(goal_card, "goal-text") == ["Walk 20 m with a walker"]
+    assert f"Target {TODAY.replace(day=1).day} {TODAY:%b %Y}" in goal_card  # their other field stands
 
 
 def test_history_lists_every_version_with_its_changes(app, sandbox):
@@ -144,3 +166,19 @@ def test_ehr_goals_and_referrals_are_offered_and_can_be_accepted_or_set_aside(ap
     remaining = set(re.findall(r'name="key" value="([^"]+)"', after))
     assert first not in remaining and second not in remaining
     assert len(texts(after, "goal-text")) + after.count('data-testid="action"') == 1
+
+
+def test_one_person_cannot_give_both_signatures_from_two_tabs_in_two_roles(app, sandbox):
+    as_coordinator = PlanUser(app, sandbox, "coordinator", "jordan-lee")
+    as_coordinator.do("start-plan", base="")
+    as_coordinator.do("add-goal", text="Walk with a walker")
+    as_coordinator.do("submit-for-review")
+    as_coordinator.do("sign")
+    same_person = PlanUser(app, sandbox, "clinician", "jordan-lee")  # a second tab, another role
+    refused = same_person.do("sign", expect=400).get_data(as_text=True)
+    assert "already signed" in refused or "practitioner" in refused.lower() or "signed this revision" in refused
+    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
+    assert current.plan.state.value == "in-review" and [s.user for s in current.plan.signoffs] == [
+        "Practitioner/jordan-lee"]
+    events = [e for e in app.extensions["spoc"].audit.for_patient(sandbox.iss, CHILD) if e["action"] == "role-choice"]
+    assert [e["detail"]["role"] for e in events] == ["coordinator", "clinician"]  # every role choice audited

@@ -157,17 +157,19 @@ def test_add_an_action_for_this_opens_a_revision_with_the_action_linked_to_the_c
     assert "A new revision is in progress" in html and 'data-testid="open-revision"' not in html
 
 
-def test_a_stale_add_an_action_is_refused_and_nothing_is_saved(app, sandbox):
-    sign_a_plan(app, sandbox)
+def test_a_stale_add_an_action_lands_in_the_revision_someone_else_opened(app, sandbox):
+    signed = sign_a_plan(app, sandbox)
     sandbox.control("resources", [a_new_problem(TODAY)])
     again = Relaunch(app, sandbox, COORDINATOR)
     (event,) = event_ids(again.progress())
     stale = version_on_page(again.html)
     again.post("/progress/revision", base_version=stale)  # someone opened a revision meanwhile
-    response = again.post("/progress/action", expect=409, event_id=event, base_version=stale)
-    assert 'data-testid="conflict"' in response.get_data(as_text=True)
-    current = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD)
-    assert [a.text for a in current.plan.actions] == ["Replace the feeding pump"]
+    again.post("/progress/action", event_id=event, base_version=stale)  # no conflict: it is added there
+    plans = app.extensions["spoc"].services.planning.plans
+    current, first = plans.current(sandbox.iss, CHILD), plans.latest_signed(sandbox.iss, CHILD)
+    assert current.plan.revision == first.plan.revision + 1  # one new revision, not two
+    assert [a.text for a in current.plan.actions][0] == "Replace the feeding pump"
+    assert len(current.plan.actions) == 2 and signed is not None
 
 
 def test_marking_every_event_reviewed_takes_the_review_off_due(app, sandbox):

@@ -70,9 +70,11 @@ def test_add_an_action_for_an_event_opens_a_revision_in_one_save(services, coord
     assert saved.plan.revision == signed.plan.revision + 1
     action = saved.plan.action("follow-up")
     assert action.condition_refs == ("Condition/new-apnea",) and action.due > TODAY
-    stale = services.tracking.add_action_for(coordinator, tenant, event.event_id, base_version=signed.version,
+    # From the signed version again (a page loaded before): it lands in the revision now open, not a new one.
+    again = services.tracking.add_action_for(coordinator, tenant, event.event_id, base_version=signed.version,
                                              action_id="again")
-    assert isinstance(stale, Conflict)
+    assert not isinstance(again, Conflict) and again.plan.revision == saved.plan.revision
+    assert {a.action_id for a in again.plan.actions} >= {"follow-up", "again"}
 
 
 def test_only_the_coordinator_adds_actions_and_a_specialist_cannot_reopen(services, coordinator, tenant, signed, ehr):
