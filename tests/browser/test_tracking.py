@@ -56,7 +56,7 @@ def test_a_new_health_event_shows_first_and_becomes_an_action_in_one_click(playw
         frame.locator('[data-testid="plan-state"]', has_text="Draft").wait_for()
         added = row(frame, "Follow up on the new condition: Obstructive sleep apnea")
         added.wait_for()
-        assert "Owner: Care coordinator" in added.inner_text()
+        assert "Owner: Jordan Lee RN (Care coordinator)" in added.inner_text()  # the coordinator who added it
         screenshot_app(page, "tracking-action-added-to-new-revision")
     finally:
         coordinator_ctx.close()
