@@ -49,5 +49,5 @@ def patient_chart(patient_id: str):
     launch_id = state.tokens.issue_launch(LaunchContext(patient_id, user.practitioner_id, encounter, banner))
     app_url = f"{state.config.app_launch_url}?{urlencode({'iss': fhir_base(), 'launch': launch_id})}"
     response = render_template("chart.html", patient=roster.patient_row(patient, _today()), user=user,
-                               users=users, app_url=app_url)
+                               users=users, app_url=app_url, side_panel=request.args.get("frame") == "narrow")
     return response, 200, {"Cache-Control": "no-store"}

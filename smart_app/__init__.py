@@ -109,7 +109,7 @@ def build_services(settings: Settings, engine, sessions: SessionStore, audit: Au
     """Every use case over one store, one EHR access and one clock, each built once."""
     curations, plans = CurationStore(engine), PlanStore(engine)
     snapshots = TrackingStore(engine)
-    summary = SummaryService(ehr, curations, audit, clock)
+    summary = SummaryService(ehr, curations, sessions, audit, clock)
     about_store = AboutStore(engine)
     planning = PlanningService(plans, snapshots, curations, about_store, sessions, summary, audit, clock)
     about_us = AboutUsService(about_store, summary, planning, audit, clock,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
 from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
-from .store.schema import acting_roles, launch_sessions, pending_authorizations
+from .store.schema import acting_roles, folded_sections, launch_sessions, pending_authorizations
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -262,6 +262,28 @@ class SessionStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(acting_roles.c.role).where(
                 acting_roles.c.iss == launch.iss, acting_roles.c.fhir_user == launch.fhir_user)).scalar()
+
+    def folded_sections(self, launch: LaunchSession) -> frozenset[str]:
+        """The summary sections this user keeps folded at this site (none for a launch without a user)."""
+        if not launch.fhir_user:
+            return frozenset()
+        with self.engine.connect() as conn:
+            return frozenset(conn.execute(sa.select(folded_sections.c.section).where(
+                folded_sections.c.iss == launch.iss, folded_sections.c.fhir_user == launch.fhir_user)).scalars())
+
+    def set_folded(self, launch: LaunchSession, section: str, folded: bool) -> None:
+        if not launch.fhir_user:
+            return
+        key = (folded_sections.c.iss == launch.iss, folded_sections.c.fhir_user == launch.fhir_user,
+               folded_sections.c.section == section)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(folded_sections.delete().where(*key))
+                if folded:
+                    conn.execute(folded_sections.insert().values(iss=launch.iss, fhir_user=launch.fhir_user,
+                                                                 section=section, updated_at=self.clock()))
+        except sa.exc.IntegrityError:  # the same fold from another tab at the same moment: already kept
+            pass
 
     def end(self, launch_id: str, reason: str) -> None:
         with self.engine.begin() as conn:

@@ -20,10 +20,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from smart_app.plan import i18n
+from smart_app.plan import i18n, problems
 from smart_app.plan import summary as s
 from smart_app.plan.curation import AddedItem, ItemCuration
-from smart_app.plan.model import ActionStatus, GoalKind, GoalLifecycle, NegotiatedAction, PlanState, PlanVersion, Role
+from smart_app.plan.model import (
+    ActionStatus,
+    GoalKind,
+    GoalLifecycle,
+    NegotiatedAction,
+    PlanState,
+    PlanVersion,
+    Role,
+)
 from smart_app.plan.record import SectionState
 from smart_app.plan.section_status import no_known_allergies_text, section_status
 from smart_app.plan.text import clean_text
@@ -528,7 +536,8 @@ class FamilyCopy:
     guardianship: str
     family_documents: str
     ehr_documents: tuple[CopyLine, ...]
-    conditions: tuple[CopyLine, ...]
+    conditions: tuple[CopyLine, ...]  # diagnoses, by clinical weight
+    health_concerns: tuple[CopyLine, ...]  # health concerns and social needs: never among the diagnoses
     medications: tuple[CopyLine, ...]
     equipment: tuple[CopyLine, ...]
     goals: tuple[CopyGoal, ...]
@@ -569,7 +578,9 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         return consented(provider, consent, today)
 
     plan = signed.plan if signed and signed.plan.state is PlanState.SIGNED else None
-    conditions = tuple(CopyLine(i.label) for i in shown.items("conditions"))
+    listed = [i for i in shown.items("conditions") if isinstance(i, s.ConditionItem)]
+    conditions = tuple(CopyLine(i.label) for i in problems.ranked(listed))  # diagnoses only, by weight
+    health_concerns = tuple(CopyLine(i.label) for i in listed if not problems.is_diagnosis(i))
     lists = {"allergies": "allergies", "conditions": "conditions", "medications": "medications",
              "equipment": "equipment", "emergency_contacts": "patient", "ehr_documents": "documents",
              "care_team": "care_team"}
@@ -577,6 +588,8 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
                 if (text := shown.status(key, read_on or today, lang))}
     if not _lines(emergency.key_diagnoses) and "conditions" in statuses:  # the key diagnoses come from the EHR
         statuses["key_diagnoses"] = statuses["conditions"]
+    if "conditions" in statuses and shown.state("conditions") is not SectionState.COMPLETE:
+        statuses["health_concerns"] = statuses["conditions"]  # failed or partial: the same is true of them
     return FamilyCopy(
         lang=lang,
         labels=words,
@@ -593,7 +606,8 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         team_lead=_joined(intake.get("team-lead-name"), intake.get("team-lead-phone")),
         baseline=emergency.baseline,
         instructions=emergency.instructions,
-        key_diagnoses=tuple(_lines(emergency.key_diagnoses)) or tuple(c.label for c in conditions),
+        key_diagnoses=tuple(_lines(emergency.key_diagnoses))
+        or tuple(i.label for i in problems.main_diagnoses(listed)),
         allergies=tuple(_allergy_line(i, words, lang) for i in shown.items("allergies")),
         emergency_contacts=tuple(_contact_line(i, words) for i in shown.items("patient")),
         guardianship=emergency.guardianship,
@@ -601,6 +615,7 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         ehr_documents=tuple(CopyLine(i.label, tuple(p for p in (i.kind, i18n.format_date(i.dated, lang)) if p))
                             for i in shown.items("documents")),
         conditions=conditions,
+        health_concerns=health_concerns,
         medications=tuple(CopyLine(i.label, (i.dose_text,) if i.dose_text else ())
                           for i in shown.items("medications")),
         equipment=tuple(_equipment_line(i, allowed) for i in shown.items("equipment"))
@@ -626,6 +641,10 @@ class _Shown:
         if section is None:
             return []
         return [i for i in section.active if not self._hidden(i)]
+
+    def state(self, key: str) -> SectionState:
+        section = self.sections.get(key)
+        return SectionState(section.state) if section is not None else SectionState.FAILED
 
     def status(self, key: str, read_on: date, lang: str) -> str:
         """The one wording for this list (plan.section_status); a section never read is "failed"."""

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from . import problems
 from . import summary as s
 from .about import ABOUT_US_ITEMS, QUESTIONS, IntakeAnswers, answer_display
 from .model import ROLE_LABELS, ActionStatus, GoalKind, NegotiatedAction, Plan
@@ -200,7 +201,7 @@ EMERGENCY_HEADINGS = (("baseline", "What is normal for me"), ("instructions", "I
 def narrative_parts(record: SignedRecord, *, kept: bool = True) -> NarrativeParts:
     """The narrative's About us, emergency and medical summary from what was signed. `kept` is False when
     the record is today's, because none was kept at the signing (the narrative then says so)."""
-    blocks = tuple(summary_block(record, key) for key in NARRATIVE_SECTIONS)
+    blocks = tuple(block for key in NARRATIVE_SECTIONS for block in _blocks(record, key))
     hospital = _hospital_use_block(record)
     return NarrativeParts(
         about_us=about_us_pairs(record.intake),
@@ -213,12 +214,30 @@ def narrative_parts(record: SignedRecord, *, kept: bool = True) -> NarrativePart
     )
 
 
-def summary_block(record: SignedRecord, key: str) -> SummaryBlock:
-    """One section as signed: the items the coordinator kept, with her notes and additions, and its status."""
+HEALTH_CONCERNS_TITLE = "Health concerns and social needs"
+
+
+def _blocks(record: SignedRecord, key: str) -> tuple[SummaryBlock, ...]:
+    """A section's block; conditions make two: diagnoses by clinical weight, then (when there are any)
+    health concerns and social needs, never listed as diagnoses."""
+    if key != "conditions":
+        return (summary_block(record, key),)
+    needs = summary_block(record, key, only=lambda i: not problems.is_diagnosis(i), title=HEALTH_CONCERNS_TITLE)
+    return (summary_block(record, key, only=problems.is_diagnosis),) + ((needs,) if needs.lines else ())
+
+
+def summary_block(record: SignedRecord, key: str, *, only=None, title: str = "") -> SummaryBlock:
+    """One section as signed: the items the coordinator kept, with her notes and additions, and its status.
+    `only` keeps some of the items (conditions: the diagnoses, or the rest)."""
     section = record.section(key)
     curations = record.curation_by_ref
+    items = section.active if section else ()
+    if key == "conditions":
+        items = [i for _, members in problems.grouped(items) for i in members]
     lines = []
-    for item in section.active if section else ():
+    for item in items:
+        if only is not None and not only(item):
+            continue
         curation = curations.get(s.item_key(item))
         if curation and curation.hidden:
             continue
@@ -227,7 +246,7 @@ def summary_block(record: SignedRecord, key: str) -> SummaryBlock:
     lines += [" — ".join(p for p in (a.label, a.contact, a.note) if p) for a in record.added if a.section == key]
     state = SectionState(section.state) if section else SectionState.FAILED
     status = section_status(key, state, shown=len(lines), read_on=record.read_on)
-    return SummaryBlock(s.SECTION_TITLES.get(key, key), tuple(lines), status.text if status else "")
+    return SummaryBlock(title or s.SECTION_TITLES.get(key, key), tuple(lines), status.text if status else "")
 
 
 def item_line(item: s.SummaryItem) -> str:
@@ -263,9 +282,13 @@ def _hospital_use_block(record: SignedRecord) -> SummaryBlock | None:
         return SummaryBlock(title, (), status.text if status else "")
     use = s.hospital_use_of(section, today=record.read_on)
     more = "" if use is None or use.complete else " or more"
-    lines = (f"Emergency department visits: {use.ed_visits_12m}{more}",
-             f"Hospital admissions: {use.admissions_12m}{more}") if use else ()
+    lines = (f"Emergency department visits: {use.ed_visits_12m}{more}{_last_on(use.last_ed_visit)}",
+             f"Hospital admissions: {use.admissions_12m}{more}{_last_on(use.last_admission)}") if use else ()
     return SummaryBlock(title, lines)
+
+
+def _last_on(day: date | None) -> str:
+    return f" (last on {_day(day)})" if day else ""
 
 
 def about_us_pairs(answers: IntakeAnswers | None) -> tuple[tuple[str, str], ...]:

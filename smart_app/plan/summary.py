@@ -233,6 +233,8 @@ class HospitalUse:
     specialists_seen: tuple[SpecialistSeen, ...]
     since: date
     complete: bool  # False when the encounter list was capped or flagged: counts are then minimums
+    last_ed_visit: date | None = None  # the latest in the encounters read (24 months), not only the last 12
+    last_admission: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +425,14 @@ def hospital_use_of(encounters: SummarySection, *, today: date) -> HospitalUse |
         specialists_seen=_specialists_seen(visits),
         since=since,
         complete=encounters.state is SectionState.COMPLETE,
+        last_ed_visit=_latest(visits, EncounterKind.EMERGENCY, today),
+        last_admission=_latest(visits, EncounterKind.INPATIENT, today),
     )
+
+
+def _latest(visits: Iterable[EncounterItem], kind: EncounterKind, today: date) -> date | None:
+    return max((v.start for v in visits if v.kind is kind and v.start is not None and v.start <= today),
+               default=None)
 
 
 def item_key(item: SummaryItem) -> str:
@@ -645,20 +654,6 @@ _CONDITION_CATEGORIES = {
 
 # How conditions are grouped on every page: the category decides the group, never whether a condition
 # is shown (R4 lets a Condition carry no category at all).
-CONDITION_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("Problem list", frozenset({"problem list", "problem-list-item", "problem list item"})),
-    ("Diagnoses from visits", frozenset({"encounter diagnosis", "encounter-diagnosis"})),
-    ("Health concerns", frozenset({"health concern", "health-concern"})),
-    ("Social needs", frozenset({"social needs", "sdoh", "social determinants of health"})),
-)
-OTHER_CONDITIONS = "Other conditions"
-
-
-def condition_group(item: ConditionItem) -> str:
-    category = item.category.casefold()
-    return next((group for group, words in CONDITION_GROUPS if category in words), OTHER_CONDITIONS)
-
-
 def _condition_category(categories: Any) -> str:
     return _worded(categories, _CONDITION_CATEGORIES)
 

@@ -31,7 +31,7 @@ from ..plan.summary import (
     summarize,
     summarize_section,
 )
-from ..session import LaunchSession
+from ..session import LaunchSession, SessionStore
 from ..store.curation_store import CurationStore
 from ..tenants import Tenant
 from .ehr_access import EhrAccess, profile_for
@@ -71,9 +71,11 @@ class Curation:
 
 
 class SummaryService:
-    def __init__(self, ehr: EhrAccess, curations: CurationStore, audit: AuditTrail, clock: Clock) -> None:
+    def __init__(self, ehr: EhrAccess, curations: CurationStore, sessions: SessionStore, audit: AuditTrail,
+                 clock: Clock) -> None:
         self.ehr = ehr
         self.curations = curations
+        self.sessions = sessions
         self.audit = audit
         self.clock = clock
 
@@ -137,6 +139,17 @@ class SummaryService:
         subject = encounter.get("subject") if encounter and isinstance(encounter.get("subject"), dict) else {}
         return subject.get("reference") in (f"Patient/{launch.patient_id}",
                                              f"{tenant.iss.rstrip('/')}/Patient/{launch.patient_id}")
+
+    # -- the reader's folds --------------------------------------------------------------------------
+
+    def folded(self, launch: LaunchSession) -> frozenset[str]:
+        """The sections this user keeps folded, remembered across launches at this site."""
+        return self.sessions.folded_sections(launch)
+
+    def fold(self, launch: LaunchSession, section: object, folded: bool) -> None:
+        if section not in SECTION_KEYS:
+            raise InvalidInput("That part of the summary does not exist.")
+        self.sessions.set_folded(launch, str(section), folded)
 
     # -- the coordinator's curation -------------------------------------------------------------------
 

@@ -135,6 +135,16 @@ acting_roles = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The summary sections a user keeps folded, per site: a row per folded section (absent: open).
+folded_sections = sa.Table(
+    "folded_sections",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("fhir_user", sa.String(500), primary_key=True),
+    sa.Column("section", sa.String(40), primary_key=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 ignored_suggestions = sa.Table(
     "ignored_suggestions",
     metadata,

@@ -10,6 +10,7 @@ from datetime import date
 
 from collections.abc import Mapping, Sequence
 
+from ..plan import problems
 from ..plan import summary as s
 from ..plan.i18n import format_date as _format_date
 from ..plan.curation import ADDABLE_SECTIONS, AddedItem, ItemCuration
@@ -123,7 +124,7 @@ def item_view(item: s.SummaryItem) -> ItemView:
     group = ""
     match item:
         case s.ConditionItem():
-            group = s.condition_group(item)
+            group = problems.group(item)
             details = (f"Since {format_date(item.onset)}" if item.onset else item.onset_text,)
             codes = _codes(item.codes)
             badge = "" if item.status is s.ConditionStatus.ACTIVE else item.status.value
@@ -189,7 +190,10 @@ def section_view(section: s.SummarySection, *, read_on: date, hospital_use: s.Ho
     """A summary section with the coordinator's curation applied: hidden items set apart with their
     reason, notes attached, and added items listed after the EHR's."""
     curations = curations or {}
-    active = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.active]
+    current = section.active
+    if section.key == "conditions":  # diagnoses by clinical weight, then health concerns and social needs
+        current = tuple(i for _, members in problems.grouped(current) for i in members)
+    active = [curated(item_view(i), curations.get(s.item_key(i))) for i in current]
     inactive = [curated(item_view(i), curations.get(s.item_key(i))) for i in section.inactive]
     extra = [added_view(a) for a in added if a.section == section.key]
     more: list[ItemView] = []
@@ -210,8 +214,8 @@ def section_view(section: s.SummarySection, *, read_on: date, hospital_use: s.Ho
     shown = [i for i in active if not i.hidden_reason]
     groups: tuple[tuple[str, tuple[ItemView, ...]], ...] = ()
     if section.key == "conditions":
-        order = [g for g, _ in s.CONDITION_GROUPS] + [s.OTHER_CONDITIONS]
-        groups = tuple((g, tuple(i for i in shown if i.group == g)) for g in order if any(i.group == g for i in shown))
+        groups = tuple((g, tuple(i for i in shown if i.group == g)) for g in problems.GROUPS
+                       if any(i.group == g for i in shown))
     return SectionView(
         key=section.key,
         title=section.title,

@@ -8,10 +8,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from ..errors import InvalidInput, SmartAppError
 from ..plan import summary as s
+from ..plan.at_a_glance import Glance, at_a_glance
 from ..plan.record import SECTION_KEYS, SectionFetch
 from ..security import new_handle
 from ..services.summary import Curation
@@ -20,11 +29,13 @@ from . import progress_pages, summary_models
 
 bp = launch_blueprint("summary", __name__)
 
-# Where each section sits: two columns of what a clinician looks for at a glance, then the wide ones.
+# The sections the first screen ("At a glance") is made from: it is redrawn as each of them arrives.
+GLANCE_SECTIONS = frozenset({"allergies", "conditions", "medications", "equipment", "care_team", "encounters"})
+
+# Where each section sits under the first screen: problems and people left, treatment and hospital use right.
 LAYOUT = (
-    ("left", ("allergies", "conditions", "procedures", "goals", "documents")),
-    ("right", ("medications", "equipment", "services", "care_plans", "patient")),
-    ("wide", ("encounters", "care_team")),
+    ("left", ("allergies", "conditions", "procedures", "care_team", "patient", "goals")),
+    ("right", ("medications", "equipment", "encounters", "services", "care_plans", "documents")),
 )
 
 
@@ -44,7 +55,8 @@ def banner_helper():
 @bp.get("/")
 def show():
     layout = [(region, [(key, s.SECTION_TITLES.get(key, key)) for key in keys]) for region, keys in LAYOUT]
-    return render_template("summary/show.html", layout=layout, need_banner=current_launch().need_patient_banner)
+    return render_template("summary/show.html", layout=layout, need_banner=current_launch().need_patient_banner,
+                           glance=_glance({}, {}), fold_url=url_for("summary.fold"))
 
 
 @bp.get("/sections")
@@ -62,8 +74,25 @@ def full():
     curation = summary.curation(launch)
     rendered = {key: _section_view(found.section(key), curation) for key in SECTION_KEYS}
     layout = [(region, [rendered[k] for k in keys]) for region, keys in LAYOUT]
+    glance = _glance({key: found.section(key) for key in GLANCE_SECTIONS}, curation.items)
     return render_template("summary/full.html", layout=layout, banner=summary_models.banner_from(found.header, found.today),
-                           urls=_curation_urls(), need_banner=launch.need_patient_banner)
+                           urls=_curation_urls(), need_banner=launch.need_patient_banner, glance=glance,
+                           folded=frozenset(), expand_items=True)
+
+
+@bp.post("/folds")
+def fold():
+    """Remember that this user keeps a section folded (or open again), across launches."""
+    services().summary.fold(current_launch(), request.form.get("section"), request.form.get("folded") == "1")
+    return Response(status=204)
+
+
+def _glance(sections, curations) -> Glance:
+    """The first screen from the sections read so far (those missing show as loading)."""
+    launch, found = current_launch(), services()
+    version = found.planning.current(launch)
+    return at_a_glance(sections, today=found.summary.clock.today(), plan=version.plan if version else None,
+                       curations=curations)
 
 
 def _requested_keys() -> tuple[str, ...]:
@@ -134,7 +163,9 @@ def _section_lines(keys) -> Iterator[str]:
     launch, summary = current_launch(), services().summary
     curation = summary.curation(launch)
     urls = _curation_urls()
+    folded = summary.folded(launch)
     fetched: dict[str, SectionFetch] = {}
+    mapped: dict[str, s.SummarySection] = {}
     try:
         for fetch in summary.fetches(launch, current_tenant(), keys):
             fetched[fetch.key] = fetch
@@ -145,7 +176,12 @@ def _section_lines(keys) -> Iterator[str]:
                                                       need_banner=launch.need_patient_banner))
             section = summary.map_section(launch, fetch)
             yield _line(fetch.key, render_template("summary/_section.html", section=_section_view(section, curation),
-                                                   urls=urls))
+                                                   urls=urls, folded=folded))
+            if fetch.key in GLANCE_SECTIONS:  # redraw the parts of the first screen this section feeds
+                mapped[fetch.key] = section
+                for part in _glance(mapped, curation.items).parts:
+                    if part.section == fetch.key:
+                        yield _line(f"glance-{part.key}", render_template("summary/_glance_part.html", part=part))
         review = progress_pages.review_banner(fetched)  # a due review or new events, shown first ("" if none)
         if review:
             yield _line("review", review)

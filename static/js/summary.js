@@ -8,7 +8,8 @@
 
   function place(key, html) {
     if (key === "done") { return; }
-    var target = document.getElementById(key === "banner" ? "patient-banner" : "section-" + key);
+    var id = key === "banner" ? "patient-banner" : key.indexOf("glance-") === 0 ? key : "section-" + key;
+    var target = document.getElementById(id);
     if (key === "error") { target = status; }
     if (!target) { return; }
     var holder = document.createElement("div");
@@ -57,6 +58,18 @@
     button.disabled = true;
     button.textContent = "Loading…";
     load("?only=" + encodeURIComponent(button.getAttribute("data-retry")));
+  });
+
+  // A section folded or opened again by the reader is remembered for this user (best effort). A click
+  // on a summary (Enter and Space included) comes before the toggle: open now means folded next.
+  var foldForm = document.getElementById("fold-form");
+  root.addEventListener("click", function (event) {
+    var head = event.target.closest("details[data-fold] > summary");
+    if (!foldForm || !head) { return; }
+    var body = new FormData(foldForm);
+    body.append("section", head.parentElement.getAttribute("data-fold"));
+    body.append("folded", head.parentElement.open ? "1" : "0");
+    fetch(foldForm.action, { method: "POST", body: body, credentials: "same-origin" }).catch(function () {});
   });
 
   load("");

@@ -17,6 +17,8 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
     conditions = frame.locator('[data-testid="section-conditions"]')
     first = conditions.locator('[data-testid="item"]').first
     hidden_label = first.locator(".item-label").inner_text()
+    first.locator("summary").first.press("Enter")  # one line per item: provenance and curation on demand
+    assert "From the EHR" in first.locator(".item-source").inner_text()
     first.locator("summary", has_text="Note or hide").click()
     first.locator('input[name="reason"]').fill("Recorded twice; kept under epilepsy")
     first.get_by_role("button", name="Hide from the plan").click()
@@ -25,6 +27,7 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
 
     equipment = frame.locator('[data-testid="section-equipment"]')
     item = equipment.locator('[data-testid="item"]').first
+    item.locator("summary").first.click()
     item.locator("summary", has_text="Note or hide").click()
     item.locator('textarea[name="note"]').fill("Spare battery kept at school")
     item.get_by_role("button", name="Save note").click()
@@ -46,7 +49,7 @@ def test_hide_annotate_and_add_are_kept_after_relaunching_from_the_chart(browser
     assert "Spare battery kept at school" in equipment.locator('[data-testid="item-note"]').first.inner_text()
     assert "Feeding pump backpack" in equipment.inner_text()
     hidden = frame.locator('[data-testid="hidden-conditions"]')
-    hidden.locator("summary").click()
+    hidden.locator("summary").first.click()
     assert hidden_label in hidden.inner_text()
     assert "Recorded twice; kept under epilepsy" in hidden.inner_text()
     equipment.scroll_into_view_if_needed()

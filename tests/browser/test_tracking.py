@@ -5,16 +5,19 @@ from __future__ import annotations
 
 
 from tests.browser.conftest import screenshot_app
-from tests.browser.test_negotiation import add_goal, app_frame, open_plan, row
+from tests.browser.test_negotiation import add_action, add_goal, app_frame, open_plan, row
 from tests.e2e.test_tracking import a_new_problem, an_ed_visit_today
 from tests.support import TODAY
 
 
-def sign_through_the_app(coordinator_ctx, clinician_ctx, deployment):
-    """Coordinator drafts and signs, then the clinician signs; returns the coordinator's page."""
+def sign_through_the_app(coordinator_ctx, clinician_ctx, deployment, action: tuple[str, str, str] | None = None):
+    """Coordinator drafts (one goal, and `action` (text, owner, due) under it when given) and signs, then the
+    clinician signs; returns the coordinator's page."""
     c_page, coordinator = open_plan(coordinator_ctx, deployment, "jordan-lee", "Care coordinator")
     coordinator.get_by_role("button", name="Start the plan").click()
     add_goal(coordinator, "Sofia sleeps through the night", "family")
+    if action:
+        add_action(coordinator, "Sofia sleeps through the night", *action)
     coordinator.get_by_role("button", name="Send for review").click()
     coordinator.get_by_role("button", name="Sign as Care coordinator").click()
     coordinator.locator('[data-testid="signoff"]', has_text="signed by").wait_for()

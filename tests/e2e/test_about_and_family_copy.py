@@ -298,3 +298,38 @@ def test_opening_any_link_deletes_the_copies_of_expired_ones(chart, app):
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(family_copy_links)).scalar() == 0
     assert app.test_client().get(path).status_code == 404
+
+
+# -- social needs are never diagnoses (issue 19) ----------------------------------------------------
+
+SOCIAL_NEEDS = ("Caregiver strain: night nursing hours unfilled", "No accessible transport to specialty visits")
+MAIN_DIAGNOSES = ("Epilepsy", "Spastic quadriplegic cerebral palsy", "Chronic respiratory failure with hypercapnia",
+                  "Dependence on home mechanical ventilation", "Tracheostomy status")
+
+
+def _between(html: str, start: str, end: str) -> str:
+    found = html[html.index(start):]
+    return found[:found.index(end, len(start))]
+
+
+def test_social_needs_are_never_listed_as_diagnoses_on_the_page_the_emergency_box_or_the_family_copy(chart):
+    summary = chart.get("/full").get_data(as_text=True)
+    first_screen = _between(summary, 'data-testid="glance-problems"', "</div>")
+    assert all(d in first_screen for d in MAIN_DIAGNOSES) and "2 social needs or health concerns" in first_screen
+    conditions = _between(summary, 'data-testid="section-conditions"', "</section>")
+    needs_at = conditions.index(">Social needs</h3>")
+    assert all(conditions.index(n) > needs_at for n in SOCIAL_NEEDS)  # in their own group, after the diagnoses
+    assert all(conditions.index(d) < needs_at for d in MAIN_DIAGNOSES)
+
+    emergency_box = _between(chart.get("/about").get_data(as_text=True), "<h3>Key diagnoses</h3>", "</div>")
+    assert [d for d in MAIN_DIAGNOSES if d in emergency_box] == list(MAIN_DIAGNOSES)
+    assert not [n for n in SOCIAL_NEEDS if n in emergency_box]
+
+    copy = chart.get("/family-copy?lang=en").get_data(as_text=True)
+    key_diagnoses = _between(copy, "<h3>Key diagnoses</h3>", "</ul>")
+    diagnoses = _between(copy, "<h3>Health conditions</h3>", "</ul>")
+    concerns = _between(copy, "<h3>Health concerns and social needs</h3>", "</ul>")
+    assert not [n for n in SOCIAL_NEEDS if n in key_diagnoses or n in diagnoses]
+    assert all(n in concerns for n in SOCIAL_NEEDS)
+    assert diagnoses.index("Epilepsy") < diagnoses.index("Spastic quadriplegic cerebral palsy")  # by weight
+    assert "Preocupaciones de salud y necesidades sociales" in chart.get("/family-copy?lang=es").get_data(as_text=True)

@@ -115,9 +115,12 @@ def test_one_failing_search_fails_only_its_section_and_retry_recovers(client, sa
     html = stream(client, launch_id)
     assert 'data-state="failed"' in html["allergies"] and "Try again" in html["allergies"]
     assert 'data-state="complete"' in html["conditions"] and 'data-state="complete"' in html["medications"]
+    assert 'data-state="failed"' in html["glance-allergies"] and "could not be loaded" in html["glance-allergies"]
     sandbox.control("config", {"faults": []})
     retried = stream(client, launch_id, "?only=allergies")
-    assert set(retried) == {"allergies", "done"} and 'data-state="complete"' in retried["allergies"]
+    # the retried section, and the part of the first screen it feeds
+    assert set(retried) == {"allergies", "glance-allergies", "done"} and 'data-state="complete"' in retried["allergies"]
+    assert "Latex" in retried["glance-allergies"] and 'data-state="complete"' in retried["glance-allergies"]
 
 
 def test_an_operation_outcome_in_a_searchset_becomes_a_note_not_an_item(client, sandbox, plain_sandbox_only):

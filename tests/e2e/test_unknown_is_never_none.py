@@ -152,7 +152,7 @@ def test_the_signed_documents_do_not_change_when_the_ehr_and_the_curation_do(app
 
     sandbox.control("resources", [a_new_problem(TODAY)])  # the EHR moves on
     page = client.get(f"{base}/full").get_data(as_text=True)
-    latex = re.search(r'data-ref="(AllergyIntolerance/[^"]+)"[^>]*>\s*<div><span class="item-label">Latex', page)
+    latex = re.search(r'data-ref="(AllergyIntolerance/[^"]+)"(?:(?!data-ref=).)*?class="item-label">Latex', page, re.S)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post(f"{base}/items/hide", data={"ref": latex.group(1), "reason": "test", "section": "allergies",
                                                    "csrf_token": token}).status_code == 303
