@@ -536,6 +536,7 @@ class FamilyCopy:
     guardianship: str
     family_documents: str
     ehr_documents: tuple[CopyLine, ...]
+    hospital_use: tuple[CopyLine, ...]  # ED visits and admissions of the last 12 months, each with the last one
     conditions: tuple[CopyLine, ...]  # diagnoses, by clinical weight
     health_concerns: tuple[CopyLine, ...]  # health concerns and social needs: never among the diagnoses
     medications: tuple[CopyLine, ...]
@@ -586,6 +587,9 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
              "care_team": "care_team"}
     statuses = {name: text for name, key in lists.items()
                 if (text := shown.status(key, read_on or today, lang))}
+    if (text := shown.status("encounters", read_on or today, lang)) and shown.state("encounters") is not \
+            SectionState.COMPLETE:
+        statuses["hospital_use"] = text  # not read, or only part of it: the counts are not to be trusted as zero
     if not _lines(emergency.key_diagnoses) and "conditions" in statuses:  # the key diagnoses come from the EHR
         statuses["key_diagnoses"] = statuses["conditions"]
     if "conditions" in statuses and shown.state("conditions") is not SectionState.COMPLETE:
@@ -614,6 +618,7 @@ def family_copy_model(*, lang: str, today: date, header: s.PatientHeader | None,
         family_documents=emergency.family_documents,
         ehr_documents=tuple(CopyLine(i.label, tuple(p for p in (i.kind, i18n.format_date(i.dated, lang)) if p))
                             for i in shown.items("documents")),
+        hospital_use=_hospital_use(sections.get("encounters"), read_on or today, words, lang),
         conditions=conditions,
         health_concerns=health_concerns,
         medications=tuple(CopyLine(i.label, (i.dose_text,) if i.dose_text else ())
@@ -656,6 +661,23 @@ class _Shown:
     def _hidden(self, item: s.SummaryItem) -> bool:
         curation = self.curations.get(s.item_key(item))
         return bool(curation and curation.hidden)
+
+
+def _hospital_use(section: s.SummarySection | None, on: date, words: Mapping[str, str],
+                  lang: str) -> tuple[CopyLine, ...]:
+    """Emergency visits and admissions of the last 12 months, with the day of the last one; () when unknown."""
+    if section is None or section.state in (SectionState.FAILED, SectionState.NOT_OFFERED):
+        return ()
+    use = s.hospital_use_of(section, today=on)
+    if use is None:
+        return ()
+    more = "" if use.complete else f" {words['or_more']}"
+
+    def line(label: str, count: int, last: date | None) -> CopyLine:
+        return CopyLine(words[label], tuple(p for p in (
+            f"{count}{more}", f"{words['last_on']} {i18n.format_date(last, lang)}" if last else "") if p))
+    return (line("ed_visits_12m", use.ed_visits_12m, use.last_ed_visit),
+            line("admissions_12m", use.admissions_12m, use.last_admission))
 
 
 def _joined(*parts: str) -> str:

@@ -166,3 +166,12 @@ def test_the_serve_benchmark_launches_clinicians_at_once_on_spoc_serve_with_post
         assert level.ehr_cpu_s >= 0
     rows = [line.split() for line in serve_section(figures).splitlines() if line.split()[0].isdigit()]
     assert [row[:2] for row in rows] == [["1", "1"], ["2", "2"]]
+
+
+def test_the_plan_edits_benchmark_runs_and_lands_every_edit_without_a_conflict_page():
+    from bench.plan_edits import EditSizes, edit_table, plan_edit_figures
+
+    figures = plan_edit_figures(EditSizes(people=3, edits_each=2))
+    assert (figures.edits, figures.landed, figures.conflict_pages) == (6, 6, 0)
+    assert figures.rounds_per_edit >= 1.0
+    assert "edits landed / sent" in edit_table(figures) and "6 / 6" in edit_table(figures)

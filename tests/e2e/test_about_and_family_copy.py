@@ -333,3 +333,12 @@ def test_social_needs_are_never_listed_as_diagnoses_on_the_page_the_emergency_bo
     assert all(n in concerns for n in SOCIAL_NEEDS)
     assert diagnoses.index("Epilepsy") < diagnoses.index("Spastic quadriplegic cerebral palsy")  # by weight
     assert "Preocupaciones de salud y necesidades sociales" in chart.get("/family-copy?lang=es").get_data(as_text=True)
+
+
+def test_the_family_copy_carries_recent_hospital_use_with_the_last_visit(chart):
+    copy = chart.get("/family-copy?lang=en").get_data(as_text=True)
+    use = _between(copy, 'data-testid="fc-hospital-use"', "</ul>")
+    assert re.search(r"Emergency visits, last 12 months\s*<span class=\"fc-detail\">2</span>\s*"
+                     r"<span class=\"fc-detail\">last on 15 January 2026</span>", use), use
+    assert "Hospital admissions, last 12 months" in use and "last on 15 October 2025" in use
+    assert "la última el 15 de enero de 2026" in chart.get("/family-copy?lang=es").get_data(as_text=True)
