@@ -21,7 +21,7 @@ def test_each_signal_has_its_own_icon_and_says_it_in_words():
     icons = {}
     for kind in KINDS:
         html = rendered(kind, f"words for {kind}")
-        assert f'class="signal signal-{kind}"' in html and f"words for {kind}" in html
+        assert f'class="signal signal-{kind}"' in html and f'<span class="signal-text">words for {kind}</span>' in html
         icons[kind] = re.search(r'<span class="signal-icon" aria-hidden="true">(.+?)</span>', html).group(1)
     assert len(set(icons.values())) == len(KINDS), icons
 
