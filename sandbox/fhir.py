@@ -569,6 +569,8 @@ def require_bundle_allowed(state: SandboxState, kind: str, entries: int) -> None
     """The sandbox's own Bundle policy: transactions switched off, or a cap on entries."""
     if not state.config.transaction_supported:
         raise FhirError(501, f"this server does not support {kind} Bundles", "not-supported")
+    if state.config.transactions_refused and kind == "transaction":
+        raise FhirError(400, "Transaction bundles are not supported by this server", "not-supported")
     limit = state.config.max_transaction_entries
     if limit is not None and entries > limit:
         raise FhirError(413, f"Bundle too large: {entries} entries, this server accepts at most {limit}",

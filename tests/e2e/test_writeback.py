@@ -21,6 +21,7 @@ from smart_app.launch.scopes import requested_scopes
 from smart_app.plan.about import answers_from_mapping
 from smart_app.plan.careplan import (
     ACTION_IDENTIFIER_SYSTEM,
+    GOAL_IDENTIFIER_SYSTEM,
     PLAN_IDENTIFIER_SYSTEM,
     plan_from_fhir,
     provenance_id,
@@ -248,14 +249,145 @@ def test_changes_made_in_the_ehr_after_filing_show_on_the_next_visit(app, sandbo
 
 
 @pytest.mark.parametrize("change", [{"max_transaction_entries": 3}, {"transaction_supported": False}])
-def test_an_ehr_that_refuses_the_transaction_gets_the_same_plan_one_write_at_a_time(app, sandbox, chart, change):
+def test_an_ehr_that_refuses_the_transaction_gets_the_same_plan_in_smaller_writes(app, sandbox, chart, change):
     version = sign(app, sandbox, a_plan())
     sandbox.control("config", change)
     sandbox.control("requests/clear")
-    assert outcome_of(chart.file()) == "filed"
+    page = chart.file()
+    assert outcome_of(page) == "filed"
     assert content_of(chart.plan_in_ehr(version)) == content_of(version.plan)
     writes = [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
-    assert {r["path"] for r in writes} >= {"/fhir/CarePlan", "/fhir/Task", "/fhir/Goal", "/fhir/CareTeam"}
+    if "max_transaction_entries" in change:  # the cap the EHR named in its refusal: transactions of at most 3
+        assert "transactions of at most 3 entries" in page
+        assert [r["status"] for r in writes if r["path"] in ("/fhir", "/fhir/")][0] == 413
+    else:  # transactions not offered at all: one write at a time, never a Bundle
+        assert "one write at a time" in page and not [r for r in writes if r["path"] in ("/fhir", "/fhir/")]
+        assert {r["path"] for r in writes} >= {"/fhir/CarePlan", "/fhir/Task", "/fhir/Goal", "/fhir/CareTeam"}
+
+
+# -- a plan of real size, its revision, and filings cut off halfway (issue 15) ---------------------------
+
+OKAFOR = "Practitioner/amara-okafor"
+LEE = "Practitioner/jordan-lee"
+
+
+def a_big_plan(**changes) -> Plan:
+    """6 goals and 15 actions, owners named from the care team; goals as proposed until both signed."""
+    goals = tuple(Goal(f"g{n}", f"Goal {n}: keep Sofia well at home, part {n}", target_date=date(2026, 12, 1))
+                  for n in range(1, 7))
+    owners = (Owner(Role.COORDINATOR, "Jordan Lee", LEE), Owner(Role.CLINICIAN, "Dr. Amara Okafor", OKAFOR),
+              Owner(Role.FAMILY, "Ana Rivera"))
+    actions = tuple(NegotiatedAction(f"a{n}", f"Action {n} for goal {(n - 1) % 6 + 1}", owners[n % 3],
+                                     f"g{(n - 1) % 6 + 1}", date(2026, 9, 1)) for n in range(1, 16))
+    plan = Plan(goals=goals, actions=actions, state=PlanState.SIGNED,
+                signoffs=(SignOff(Role.COORDINATOR, "Jordan Lee", SIGNED_AT - timedelta(minutes=5), LEE),
+                          SignOff(Role.CLINICIAN, "Dr. Amara Okafor MD", SIGNED_AT, OKAFOR)),
+                family_priority="Sofia sleeping at home", next_review=date(2026, 12, 1), signed_at=SIGNED_AT)
+    return replace(plan, **changes)
+
+
+def a_revision(plan: Plan) -> Plan:
+    """Remove 2 goals and 5 actions, reword 1 action, add 2 actions."""
+    goals = plan.goals[:4]
+    kept = [a for a in plan.actions if a.goal_id in {g.goal_id for g in goals}][:9]
+    kept[0] = replace(kept[0], text="Action 1, reworded at the review")
+    added = [NegotiatedAction(f"a{n}", f"New action {n}", Owner(Role.COORDINATOR, "Jordan Lee", LEE), "g1",
+                              date(2026, 10, 1)) for n in (16, 17)]
+    return replace(plan, goals=goals, actions=(*kept, *added), revision=2)
+
+
+def ours_in_ehr(chart: Chart, resource_type: str, system: str, plan_id: str) -> dict[str, list[dict]]:
+    """Our resources of one type in the EHR, by our identifier value."""
+    found: dict[str, list[dict]] = {}
+    for resource in chart.search(resource_type):
+        for identifier in resource.get("identifier") or []:
+            if identifier.get("system") == system and identifier.get("value", "").startswith(f"{plan_id}."):
+                found.setdefault(identifier["value"].removeprefix(f"{plan_id}."), []).append(resource)
+    return found
+
+
+def assert_ehr_holds_exactly(chart: Chart, version: PlanVersion, ended: tuple[Plan, ...] = ()) -> None:
+    """One resource per identifier; the plan's goals and tasks live with the signed wording; the goals
+    and actions of earlier plans that this one dropped are cancelled."""
+    goals = ours_in_ehr(chart, "Goal", GOAL_IDENTIFIER_SYSTEM, version.plan_id)
+    tasks = ours_in_ehr(chart, "Task", ACTION_IDENTIFIER_SYSTEM, version.plan_id)
+    assert all(len(v) == 1 for v in (*goals.values(), *tasks.values())), "a duplicate in the EHR"
+    plan = version.plan
+    assert {g.goal_id: ("active", g.text) for g in plan.goals} == {
+        k: (v[0]["lifecycleStatus"], v[0]["description"]["text"]) for k, v in goals.items()
+        if v[0]["lifecycleStatus"] != "cancelled"}
+    assert {a.action_id: a.text for a in plan.actions} == {
+        k: v[0]["description"] for k, v in tasks.items() if v[0]["status"] != "cancelled"}
+    dropped_goals = {g.goal_id for p in ended for g in p.goals} - {g.goal_id for g in plan.goals}
+    dropped_tasks = {a.action_id for p in ended for a in p.actions} - {a.action_id for a in plan.actions}
+    assert {k for k, v in goals.items() if v[0]["lifecycleStatus"] == "cancelled"} == dropped_goals
+    assert {k for k, v in tasks.items() if v[0]["status"] == "cancelled"} == dropped_tasks
+    assert len(chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))) == 1
+
+
+# How the EHR takes transactions; none of it is configured for the tenant: the app learns it from refusals.
+TRANSACTION_POLICIES = {
+    "as-it-is": {},  # the sandbox takes any; the engine refuses more than 8 conditional entries (HTTP 400)
+    "capped-at-8": {"max_transaction_entries": 8},
+    "refused": {"transactions_refused": True},
+}
+
+
+# What the filing page says the plan was sent as, by policy and by EHR (engine or not).
+STRATEGY_SHOWN = {
+    ("as-it-is", False): "sent as one transaction",
+    ("as-it-is", True): "sent as transactions of at most 6 entries",  # 24 refused, 12 refused, then 6
+    ("capped-at-8", False): "sent as transactions of at most 8 entries",  # the number in the 413
+    ("capped-at-8", True): "sent as transactions of at most 8 entries",
+    ("refused", False): "sent as one write at a time",
+    ("refused", True): "sent as one write at a time",
+}
+
+
+@pytest.mark.parametrize("policy", TRANSACTION_POLICIES)
+def test_a_real_size_plan_and_its_revision_are_filed_whatever_transactions_the_ehr_takes(app, sandbox, chart,
+                                                                                        policy):
+    sandbox.control("config", TRANSACTION_POLICIES[policy])
+    first = sign(app, sandbox, a_big_plan())
+    page = chart.file()
+    assert outcome_of(page) == "filed", page
+    engine = sandbox.config.upstream_fhir is not None
+    assert STRATEGY_SHOWN[policy, engine] in page
+    assert_ehr_holds_exactly(chart, first)
+    revised = sign(app, sandbox, a_revision(first.plan), base=first)
+    page = chart.file()
+    assert outcome_of(page) == "filed", page
+    assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
+    assert content_of(chart.plan_in_ehr(revised)) == content_of(replace(
+        revised.plan, goals=tuple(replace(g, lifecycle=GoalLifecycle.ACTIVE) for g in revised.plan.goals)))
+    ended = chart.gateway().read(f"Provenance/{provenance_id(revised.plan_id, revised.version)}-ended")
+    assert len(ended["target"]) == 2 + 6 and "revision 2" in ended["reason"][0]["text"]
+
+
+@pytest.mark.parametrize("k", [1, 7, 15])
+def test_a_filing_cut_off_after_its_kth_write_is_completed_by_try_again_without_duplicates(app, sandbox, chart, k):
+    sandbox.control("config", {"transaction_supported": False, "faults": [
+        {"path_regex": r"^/fhir/[A-Z]", "method": "POST", "status": 500, "after": k}]})
+    first = sign(app, sandbox, a_big_plan())
+    page = chart.file()
+    assert outcome_of(page) == "failed" and f"{k} part" in page and "without making duplicates" in page
+    assert outcome_of(chart.file()) == "filed"
+    assert_ehr_holds_exactly(chart, first)
+
+
+@pytest.mark.parametrize("k", [2, 9])
+def test_a_revision_cut_off_after_its_kth_update_is_completed_by_try_again(app, sandbox, chart, k):
+    sandbox.control("config", {"transaction_supported": False})
+    first = sign(app, sandbox, a_big_plan())
+    assert outcome_of(chart.file()) == "filed"
+    revised = sign(app, sandbox, a_revision(first.plan), base=first)
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/[A-Z]", "method": "PUT", "status": 500,
+                                           "after": k}]})
+    page = chart.file()
+    assert outcome_of(page) == "failed" and "without making duplicates" in page
+    page = chart.file()
+    assert outcome_of(page) == "filed", page
+    assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
 
 
 def test_without_careplan_create_the_plan_is_filed_as_a_note_with_xhtml_and_pdf(app, sandbox, client):

@@ -67,11 +67,13 @@ def a_signed_plan() -> PlanVersion:
              date(2026, 11, 1), GoalLifecycle.ACTIVE, Achievement.IMPROVING, ("Condition/cp-1",)),
     )
     actions = (
-        NegotiatedAction("a1", "Arrange feeding-pump replacement", Owner(Role.COORDINATOR, "Maya Chen"), "g1",
+        NegotiatedAction("a1", "Arrange feeding-pump replacement",
+                         Owner(Role.COORDINATOR, "Maya Chen", "Practitioner/maya-chen"), "g1",
                          date(2026, 7, 15), ActionStatus.IN_PROGRESS, ("Condition/gtube-dep-1",),
                          (ProgressNote("DME vendor contacted; awaiting prior auth", "Maya Chen",
                                        datetime(2026, 6, 20, 9, 0, tzinfo=UTC)),)),
-        NegotiatedAction("a2", "Keep a night log of alarms for two weeks", Owner(Role.FAMILY, "Ana Rivera"), "g1",
+        NegotiatedAction("a2", "Keep a night log of alarms for two weeks",
+                         Owner(Role.FAMILY, "Ana Rivera", "RelatedPerson/mother-1"), "g1",
                          date(2026, 6, 30)),
         NegotiatedAction("a3", "Pulmonology review of the asthma action plan", Owner(Role.SPECIALIST), "g2",
                          date(2026, 8, 1), condition_refs=("Condition/cp-1", "Condition/asthma-1")),
@@ -80,8 +82,9 @@ def a_signed_plan() -> PlanVersion:
     plan = Plan(
         goals=goals, actions=actions, state=PlanState.SIGNED,
         positions=(Position("a1", Role.CLINICIAN, Stance.AGREE, "Dr Okafor", SIGNED_AT),),
-        signoffs=(SignOff(Role.COORDINATOR, "Maya Chen", datetime(2026, 6, 1, 15, 0, tzinfo=UTC)),
-                  SignOff(Role.CLINICIAN, "Dr Grace Okafor", SIGNED_AT)),
+        signoffs=(SignOff(Role.COORDINATOR, "Maya Chen", datetime(2026, 6, 1, 15, 0, tzinfo=UTC),
+                          "Practitioner/maya-chen"),
+                  SignOff(Role.CLINICIAN, "Dr Grace Okafor", SIGNED_AT, "Practitioner/pcp-1")),
         family_priority="Sofia sleeping at home, not in hospital",
         revision=1, next_review=date(2026, 12, 1), signed_at=SIGNED_AT,
     )
