@@ -629,6 +629,20 @@ class FilingService:
                          created=self.clock.local_date(history[0].saved_at) if history else None,
                          overwrite_ehr_version=overwrite_ehr_version[:64], previous=previous)
 
+    def ehr_copy(self, launch: LaunchSession, tenant: Tenant) -> EhrCopyPage | None:
+        """The plan's CarePlan, Goals and Tasks as the EHR holds them now; None when it holds none."""
+        version = self._signed(launch)
+        site = self.site(launch, tenant)
+        last = self.filings.last_filed(version.plan_id, TierKind.STRUCTURED.value)
+        site.gateway.forget_reads()
+        copy = _ehr_copy(site.gateway, launch.patient_id, version.plan_id,
+                         last.resources.get(CAREPLAN_KEY) if last else None)
+        if copy is None:
+            return None
+        return EhrCopyPage(reference=_local(copy.careplan), version_id=copy.careplan_version,
+                           last_updated=str((copy.careplan.get("meta") or {}).get("lastUpdated") or "")[:19],
+                           plan=copy.plan_beside(version.plan), tasks_readable=copy.tasks_readable)
+
     def document(self, launch: LaunchSession, tenant: Tenant) -> tuple[str, bytes | None]:
         """The signed plan as it is filed: its XHTML, and its PDF when this server can make one."""
         version = self._signed(launch)
@@ -646,6 +660,17 @@ class FilingService:
         if version is None:
             raise InvalidInput("There is no signed plan yet.")
         return version
+
+
+@dataclass(frozen=True)
+class EhrCopyPage:
+    """The filed plan as read back from the EHR just now."""
+
+    reference: str
+    version_id: str
+    last_updated: str
+    plan: Plan
+    tasks_readable: bool
 
 
 def _overwrite_version(last: FilingAttempt | None) -> str:

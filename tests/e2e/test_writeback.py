@@ -161,6 +161,21 @@ def test_a_signed_plan_is_filed_and_reads_back_as_the_same_plan(app, sandbox, ch
     assert plan_from_fhir(careplan, goals, tasks, provenance) == replace(version.plan, positions=())
 
 
+def test_the_ehrs_copy_is_the_filed_careplan_read_back_by_the_app_not_a_bare_fhir_url(app, sandbox, chart):
+    version = sign(app, sandbox, a_plan())
+    page = chart.file()
+    href = re.search(r'<a href="([^"]+)" id="ehr-link"', page).group(1)
+    assert href == f"/p/{chart.launch_id}/filing/ehr-copy" and sandbox.iss not in page
+    response = chart.client.get(href)
+    assert response.status_code == 200
+    copy = response.get_data(as_text=True)
+    careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
+    assert f'data-reference="CarePlan/{careplan["id"]}"' in copy
+    assert re.findall(r'data-testid="ehr-goal">([^<]+) <', copy) == [g.text for g in version.plan.goals]
+    assert re.findall(r'data-testid="ehr-task">([^<]+) <', copy) == [a.text for a in version.plan.actions]
+    assert "Bearer" not in copy
+
+
 def test_every_attempt_is_audited_without_plan_text(app, sandbox, chart):
     sign(app, sandbox, a_plan())
     chart.file()
@@ -259,7 +274,7 @@ def test_an_ehr_that_refuses_the_transaction_gets_the_same_plan_in_smaller_write
     writes = [r for r in sandbox.fhir_requests() if r["method"] in ("POST", "PUT")]
     if "max_transaction_entries" in change:  # the cap the EHR named in its refusal: transactions of at most 3
         assert "transactions of at most 3 entries" in page
-        assert [r["status"] for r in writes if r["path"] in ("/fhir", "/fhir/")][0] == 413
+        assert next(r["status"] for r in writes if r["path"] in ("/fhir", "/fhir/")) == 413
     else:  # transactions not offered at all: one write at a time, never a Bundle
         assert "one write at a time" in page and not [r for r in writes if r["path"] in ("/fhir", "/fhir/")]
         assert {r["path"] for r in writes} >= {"/fhir/CarePlan", "/fhir/Task", "/fhir/Goal", "/fhir/CareTeam"}
