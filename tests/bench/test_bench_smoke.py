@@ -166,3 +166,15 @@ def test_the_serve_benchmark_launches_clinicians_at_once_on_spoc_serve_with_post
         assert level.ehr_cpu_s >= 0
     rows = [line.split() for line in serve_section(figures).splitlines() if line.split()[0].isdigit()]
     assert [row[:2] for row in rows] == [["1", "1"], ["2", "2"]]
+
+
+def test_the_filing_benchmark_files_the_plan_with_every_strategy():
+    from bench.filing import STRATEGIES, filing_figures, filing_table
+
+    figures = filing_figures(latency_ms=0)
+    assert [f.strategy for f in figures] == [s.name for s in STRATEGIES]
+    assert all(f.outcome == "filed" for f in figures)
+    writes = {f.strategy: f.writes for f in figures}
+    assert writes == {"one transaction": 1, "transactions of at most 8, known": 4,
+                      "transactions of at most 8, learned": 5, "one write at a time": 25}
+    assert "wall time, s" in filing_table(figures, 0)
