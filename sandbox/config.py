@@ -80,6 +80,9 @@ class SandboxConfig:
     # Transactions still advertised in the CapabilityStatement, but every one refused with HTTP 400 and an
     # OperationOutcome saying so, as some EHRs do: the app must learn it from the refusal.
     transactions_refused: bool = False
+    # If-None-Exist honoured and conditionalCreate in the CapabilityStatement; False: neither, as servers
+    # without conditional create do (every POST creates).
+    conditional_create: bool = True
     users: list[SandboxUser] = field(default_factory=list)
     # Another FHIR server's base: the sandbox then does SMART in front of it and forwards every /fhir
     # request there (sandbox.upstream) instead of answering from its own store.
@@ -109,6 +112,7 @@ LIVE_FIELDS = frozenset(
         "transaction_supported",
         "max_transaction_entries",
         "transactions_refused",
+        "conditional_create",
         "access_token_lifetime_s",
         "default_page_size",
         "max_page_size",

@@ -429,7 +429,7 @@ def _plan_id(caller: Authorization, state: SandboxState, entry: WriteEntry) -> _
     require_scope(caller, entry.resource_type, letter)
     if entry.method != "POST":
         return _Planned(entry, entry.resource_id or "")
-    if entry.if_none_exist:
+    if entry.if_none_exist and state.config.conditional_create:
         existing = _conditional_match(caller, state, entry)
         if existing is not None:
             return _Planned(entry, existing["id"], existing=existing)
@@ -660,7 +660,7 @@ def capability_statement(state: SandboxState) -> dict:
             "type": resource_type,
             "interaction": [{"code": code} for code in interactions],
             "versioning": "versioned",
-            "conditionalCreate": resource_type in config.write_types,
+            "conditionalCreate": resource_type in config.write_types and config.conditional_create,
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_PARAMS],
         }
         if config.include_supported:

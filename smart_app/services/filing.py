@@ -251,6 +251,7 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
             return _reconcile(version, copy, http_status=None)
         elif CAREPLAN_KEY not in in_ehr:
             in_ehr = {**in_ehr, **copy.resources(plan_id)}  # filed before without a confirmation reaching us
+    in_ehr = {**_found_before_create(site, version, in_ehr), **in_ehr}
     progress.before = in_ehr
     writes = planned_writes(version, replace(ctx, in_ehr=in_ehr),
                             with_provenance=may_write_provenance(site.capabilities, site.launch.scope))
@@ -436,6 +437,39 @@ def _ehr_copy(gateway: FhirGateway, patient_id: str, plan_id: str, known: InEhr 
         careteam=careteam[0] if careteam else None,
         tasks_readable=tasks is not None,
     )
+
+
+# Our identifier system for each write-key kind, and the resource type it files.
+_OURS: dict[str, tuple[str, str]] = {
+    CAREPLAN_KEY: ("CarePlan", PLAN_IDENTIFIER_SYSTEM), CARETEAM_KEY: ("CareTeam", CARETEAM_IDENTIFIER_SYSTEM),
+    "goal": ("Goal", GOAL_IDENTIFIER_SYSTEM), "task": ("Task", ACTION_IDENTIFIER_SYSTEM),
+}
+
+
+def _found_before_create(site: Site, version: PlanVersion, known: Mapping[str, InEhr]) -> dict[str, InEhr]:
+    """Search-before-create, where the EHR does not offer conditional create: what the EHR already holds
+    under our identifiers (a write whose answer never came back), so it is updated, not created twice."""
+    plan_id = version.plan_id
+    wanted = {CAREPLAN_KEY: plan_id, CARETEAM_KEY: plan_id,
+              **{goal_key(g.goal_id): f"{plan_id}.{g.goal_id}" for g in version.plan.goals},
+              **{task_key(a.action_id): f"{plan_id}.{a.action_id}" for a in version.plan.actions}}
+    found: dict[str, InEhr] = {}
+    for kind, (resource_type, system) in _OURS.items():
+        if site.capabilities.offers_conditional_create(resource_type):
+            continue
+        keys = {value: key for key, value in wanted.items() if key.split(":")[0] == kind and key not in known}
+        if not keys:
+            continue
+        values = ",".join(f"{system}|{value}" for value in keys)
+        try:
+            held = _search(site.gateway, resource_type, site.launch.patient_id, [("identifier", values)])
+        except ScopeDenied:  # not readable by this app: the If-None-Exist sent along is all there is
+            continue
+        for resource in held:
+            value = next((i.get("value") for i in resource.get("identifier") or [] if i.get("system") == system), "")
+            if value in keys:
+                found.setdefault(keys[value], _in_ehr_of(resource))
+    return found
 
 
 def _careplan_in_ehr(gateway: FhirGateway, patient_id: str, plan_id: str,

@@ -214,6 +214,23 @@ def test_a_retry_after_a_timeout_files_nothing_twice(app, sandbox, chart):
     assert sorted(t["identifier"][0]["value"] for t in tasks) == [f"{version.plan_id}.a{n}" for n in (1, 2, 3)]
 
 
+@pytest.mark.parametrize("k", [0, 8])  # the CareTeam, the first Task
+def test_without_conditional_create_a_write_whose_answer_was_lost_is_found_before_it_is_made_again(
+        app, sandbox, chart, plain_sandbox_only, k):
+    """The EHR ignores If-None-Exist and says so (no conditionalCreate): the app searches our identifiers
+    before creating, so the write that landed after the app stopped waiting is updated, not duplicated."""
+    sandbox.control("config", {"conditional_create": False, "transaction_supported": False, "faults": [
+        {"path_regex": r"^/fhir/[A-Z]", "method": "POST", "status": 200, "delay_ms": 1300, "after": k}]})
+    version = sign(app, sandbox, a_big_plan())
+    sandbox.control("requests/clear")
+    first = chart.file()
+    assert outcome_of(first) == "failed" and "Trying again is safe" in first
+    wait_for(lambda: len([r for r in sandbox.fhir_requests() if r["method"] == "POST"]) == k + 1)
+    assert outcome_of(chart.file()) == "filed"
+    assert_ehr_holds_exactly(chart, version)
+    assert len(chart.search("CareTeam", ("identifier", f"urn:spoc:careteam|{version.plan_id}"))) == 1
+
+
 def wait_for(condition, timeout_s: float = 3.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
