@@ -370,9 +370,21 @@ def _send_transaction(gateway: FhirGateway, writes: Sequence[PlannedWrite]) -> l
 def _write_one(gateway: FhirGateway, write: PlannedWrite) -> InEhr:
     if write.method == "POST":
         response = gateway.create(write.resource, if_none_exist=write.if_none_exist or None)
-    else:
-        response = gateway.update(write.resource, if_match=write.if_match or None)
-    return _confirmed_response(gateway, response)
+        return _confirmed_response(gateway, response)
+    try:
+        return _confirmed_response(gateway, gateway.update(write.resource, if_match=write.if_match or None))
+    except FhirWriteRefused as refused:
+        if refused.status != 412 or not write.url:
+            raise
+        held = gateway.read(write.url)  # moved on since: by our own update whose answer was lost?
+        if not _holds(held, write.resource):
+            raise
+        return _in_ehr_of(held)
+
+
+def _holds(held: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
+    """The EHR's resource says everything we sent (what the server adds, meta and the like, aside)."""
+    return all(held.get(key) == value for key, value in sent.items() if key not in ("meta", "id"))
 
 
 # -- note tier ------------------------------------------------------------------------------------

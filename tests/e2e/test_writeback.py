@@ -231,6 +231,24 @@ def test_without_conditional_create_a_write_whose_answer_was_lost_is_found_befor
     assert len(chart.search("CareTeam", ("identifier", f"urn:spoc:careteam|{version.plan_id}"))) == 1
 
 
+def test_a_revision_whose_update_landed_after_the_app_stopped_waiting_is_completed_not_reconciled(app, sandbox,
+                                                                                                  chart):
+    """Our own update that landed late moved the version on: Try again sees its own words there and goes on."""
+    sandbox.control("config", {"transaction_supported": False})
+    first = sign(app, sandbox, a_big_plan())
+    assert outcome_of(chart.file()) == "filed"
+    revised = sign(app, sandbox, a_revision(first.plan), base=first)
+    sandbox.control("requests/clear")
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/Task/", "method": "PUT", "status": 200,
+                                           "delay_ms": 1300, "after": 1}]})
+    page = chart.file()
+    assert outcome_of(page) == "failed" and "not confirmed" in page
+    wait_for(lambda: len([r for r in sandbox.fhir_requests() if r["path"].startswith("/fhir/Task/")]) == 2)
+    page = chart.file()
+    assert outcome_of(page) == "filed", page
+    assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
+
+
 def wait_for(condition, timeout_s: float = 3.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
