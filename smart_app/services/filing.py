@@ -17,7 +17,7 @@ Guarantees, in every tier and every path:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -202,14 +202,29 @@ def file_plan(site: Site, version: PlanVersion, *, filings: FilingStore, audit: 
 def _stopped(progress: _Progress, message: str, status: int | None) -> _Result:
     """A filing that stopped: what it wrote before stopping is kept, so "Try again" completes it."""
     if progress.written:
-        message += (f" {_parts(len(progress.written))} of the plan reached the EHR before it stopped; "
-                    "trying again completes the rest without making duplicates.")
+        message += (f" In the EHR already: {_parts_in_ehr(progress.written, progress.planned)}. "
+                    "Trying again completes the rest without making duplicates.")
     return _Result(FilingOutcome.FAILED, message, progress.in_ehr_now() if progress.written else {},
                    http_status=status)
 
 
 def _parts(count: int) -> str:
     return "1 part" if count == 1 else f"{count} parts"
+
+
+_PART_NAMES = {CARETEAM_KEY: ("the care team", ""), "goal": ("goal", "goals"), CAREPLAN_KEY: ("the care plan", ""),
+               "task": ("task", "tasks"), "provenance": ("the record of who signed", "")}
+
+
+def _parts_in_ehr(written: Collection[str], planned: Sequence[str]) -> str:
+    """'the care team, 6 of 6 goals, the care plan, 3 of 15 tasks': which parts of the plan are filed."""
+    said = []
+    for kind, (one, many) in _PART_NAMES.items():
+        of_kind = [k for k in planned if k.split(":")[0] == kind]
+        done = sum(1 for k in of_kind if k in written)
+        if done:
+            said.append(f"{done} of {len(of_kind)} {one if len(of_kind) == 1 else many}" if many else one)
+    return ", ".join(said)
 
 
 def ehr_changes_since_filing(site: Site, version: PlanVersion, last: FilingAttempt) -> tuple[Difference, ...]:
@@ -303,8 +318,10 @@ class _Progress:
         self.in_transaction = False
         self.requests = 0
         self.before = dict(in_ehr or {})
+        self.planned: list[str] = []  # the keys of every write of this filing
 
     def send(self, gateway: FhirGateway, writes: Sequence[PlannedWrite], strategy: Strategy) -> None:
+        self.planned = [w.key for w in writes]
         remaining = [w for w in writes if w.key not in self.written]
         for batch in batches(remaining, strategy):
             batch = [self._ready(w, {b.full_url for b in batch if b.full_url}) for w in batch]
