@@ -704,7 +704,8 @@ class FilingService:
             return None
         return EhrCopyPage(reference=_local(copy.careplan), version_id=copy.careplan_version,
                            last_updated=str((copy.careplan.get("meta") or {}).get("lastUpdated") or "")[:19],
-                           plan=copy.plan_beside(version.plan), tasks_readable=copy.tasks_readable)
+                           plan=copy.plan_beside(version.plan), tasks_readable=copy.tasks_readable,
+                           ehr_view=tenant.careplan_view(str(copy.careplan.get("id") or "")))
 
     def document(self, launch: LaunchSession, tenant: Tenant) -> tuple[str, bytes | None]:
         """The signed plan as it is filed: its XHTML, and its PDF when this server can make one."""
@@ -734,6 +735,7 @@ class EhrCopyPage:
     last_updated: str
     plan: Plan
     tasks_readable: bool
+    ehr_view: str = ""  # the EHR's own screen for it, where the site names one
 
 
 def _overwrite_version(last: FilingAttempt | None) -> str:

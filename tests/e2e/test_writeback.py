@@ -176,6 +176,20 @@ def test_the_ehrs_copy_is_the_filed_careplan_read_back_by_the_app_not_a_bare_fhi
     assert "Bearer" not in copy
 
 
+def test_where_the_site_names_the_ehrs_own_view_the_copy_links_to_it(settings, sandbox):
+    tenant = a_tenant(sandbox, scopes=READ_BACK_SCOPES, ehr_careplan_view="https://ehr.example.org/chart/careplan/{id}")
+    app = create_app(settings, TenantRegistry([tenant]), clock=CLOCK)
+    try:
+        chart = Chart(app, app.test_client(), sandbox)
+        version = sign(app, sandbox, a_plan())
+        chart.file()
+        careplan, = chart.search("CarePlan", ("identifier", f"{PLAN_IDENTIFIER_SYSTEM}|{version.plan_id}"))
+        copy = chart.client.get(f"/p/{chart.launch_id}/filing/ehr-copy").get_data(as_text=True)
+        assert f'href="https://ehr.example.org/chart/careplan/{careplan["id"]}" id="ehr-view"' in copy
+    finally:
+        app.extensions["spoc"].engine.dispose()
+
+
 def test_every_attempt_is_audited_without_plan_text(app, sandbox, chart):
     sign(app, sandbox, a_plan())
     chart.file()
