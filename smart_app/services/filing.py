@@ -605,6 +605,13 @@ def _local(resource: Mapping[str, Any]) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id')}"
 
 
+def _day_of(instant: object) -> date | None:
+    try:
+        return date.fromisoformat(instant[:10]) if isinstance(instant, str) else None
+    except ValueError:
+        return None
+
+
 def _version_of(resource: Mapping[str, Any]) -> str:
     return str((resource.get("meta") or {}).get("versionId") or "")
 
@@ -703,7 +710,7 @@ class FilingService:
         if copy is None:
             return None
         return EhrCopyPage(reference=_local(copy.careplan), version_id=copy.careplan_version,
-                           last_updated=str((copy.careplan.get("meta") or {}).get("lastUpdated") or "")[:19],
+                           last_updated=_day_of((copy.careplan.get("meta") or {}).get("lastUpdated")),
                            plan=copy.plan_beside(version.plan), tasks_readable=copy.tasks_readable,
                            ehr_view=tenant.careplan_view(str(copy.careplan.get("id") or "")))
 
@@ -732,7 +739,7 @@ class EhrCopyPage:
 
     reference: str
     version_id: str
-    last_updated: str
+    last_updated: date | None
     plan: Plan
     tasks_readable: bool
     ehr_view: str = ""  # the EHR's own screen for it, where the site names one

@@ -10,6 +10,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 from ..services.filing import FilingOutcome, FilingState
 from ..web import current_launch, current_tenant, launch_blueprint, services
 from ..plan.careplan import ACTION_STATUS_TEXT
+from ..plan.i18n import format_date
 from ..plan.people import owner_label
 from .tiers import Tier
 
@@ -53,7 +54,7 @@ def file_now():
 def ehr_copy():
     """The filed CarePlan as the app reads it back with this launch's token, never a bare FHIR URL."""
     copy = services().filing.ehr_copy(current_launch(), current_tenant())
-    return render_template("writeback/ehr_copy.html", copy=copy, owner_label=owner_label,
+    return render_template("writeback/ehr_copy.html", copy=copy, owner_label=owner_label, format_date=format_date,
                            action_status=lambda status: ACTION_STATUS_TEXT[status])
 
 
