@@ -289,7 +289,8 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
 def _send(site: Site, writes: Sequence[PlannedWrite], progress: _Progress) -> Strategy:
     """Send the writes with the planner's strategy; a refusal about the transaction itself changes the
     strategy and the filing goes on from where it stopped. Returns the strategy that finished it."""
-    known_cap = site.max_transaction_entries or site.limits.cap(site.launch.iss)
+    caps = [c for c in (site.max_transaction_entries, site.limits.cap(site.launch.iss)) if c]
+    known_cap = min(caps) if caps else None  # the tenant's quirk, unless the server has taught us less
     strategy = first_strategy(supports_transaction=site.capabilities.supports_transaction, known_cap=known_cap)
     while True:
         try:

@@ -419,8 +419,11 @@ def test_a_real_size_plan_and_its_revision_are_filed_whatever_transactions_the_e
     assert STRATEGY_SHOWN[policy, engine] in page
     assert_ehr_holds_exactly(chart, first)
     revised = sign(app, sandbox, a_revision(first.plan), base=first)
+    sandbox.control("requests/clear")
     page = chart.file()
     assert outcome_of(page) == "filed", page
+    refused = [r for r in sandbox.fhir_requests() if r["path"] in ("/fhir", "/fhir/") and r["status"] >= 400]
+    assert refused == []  # what the first filing's refusals taught is kept: the revision is not refused again
     assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
     assert content_of(chart.plan_in_ehr(revised)) == content_of(replace(
         revised.plan, goals=tuple(replace(g, lifecycle=GoalLifecycle.ACTIVE) for g in revised.plan.goals)))
