@@ -5,8 +5,13 @@ Layer: services. Uses the FHIR gateway, the filing store and the audit trail; kn
 
 Guarantees, in every tier and every path:
 - nothing is sent that failed validation or names another patient (R55);
-- creates are conditional on our identifier and the Provenance has a fixed id, so any retry (after
-  a timeout, after a partial failure) files each resource once;
+- the writes go as one transaction, transactions cut to the server's limit, or one at a time
+  (writeback.planner): a refusal about the transaction itself changes the strategy in the same filing;
+- creates are conditional on our identifier (or preceded by a search for it where the EHR does not
+  offer conditional create) and the Provenance has a fixed id, so any retry (after a timeout, after a
+  partial failure) files each resource once; a filing that stops records what it wrote, so the next
+  attempt resumes with If-Match on those;
+- a revision ends on the EHR the goals and tasks it dropped (cancelled, with a Provenance saying why);
 - updates carry If-Match with the version we last filed; if the EHR's copy moved on (server 412, or
   our own comparison for servers that ignore If-Match) the outcome is RECONCILE with the differences,
   and nothing is overwritten until the user says so;
