@@ -448,6 +448,18 @@ def test_a_filing_cut_off_after_its_kth_write_is_completed_by_try_again_without_
     assert_ehr_holds_exactly(chart, first)
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_filing_in_capped_transactions_cut_off_after_its_kth_transaction_is_completed(app, sandbox, chart, k):
+    """The EHR takes 8 entries (learned from its 413, which passes the fault too); transaction k+1 fails."""
+    sandbox.control("config", {"max_transaction_entries": 8, "faults": [
+        {"path_regex": r"^/fhir/?\?", "method": "POST", "status": 500, "after": k + 1}]})
+    first = sign(app, sandbox, a_big_plan())
+    page = chart.file()
+    assert outcome_of(page) == "failed" and "without making duplicates" in page
+    assert outcome_of(chart.file()) == "filed"
+    assert_ehr_holds_exactly(chart, first)
+
+
 @pytest.mark.parametrize("k", [2, 9])
 def test_a_revision_cut_off_after_its_kth_update_is_completed_by_try_again(app, sandbox, chart, k):
     sandbox.control("config", {"transaction_supported": False})
