@@ -402,6 +402,16 @@ def removed_items(previous: Plan | None, plan: Plan, in_ehr: Mapping[str, InEhr]
             tuple(a for a in previous.actions if a.action_id not in actions and task_key(a.action_id) in in_ehr))
 
 
+def filed_with(plans: Sequence[Plan]) -> Plan | None:
+    """One plan holding every goal and action of `plans` (oldest first; an item's latest wording wins):
+    what the last filing and the attempts that stopped after it may have put in the EHR."""
+    if not plans:
+        return None
+    goals = {g.goal_id: g for plan in plans for g in plan.goals}
+    actions = {a.action_id: a for plan in plans for a in plan.actions}
+    return replace(plans[-1], goals=tuple(goals.values()), actions=tuple(actions.values()))
+
+
 def build_ending_provenance(version: PlanVersion, ctx: FilingContext, targets: Sequence[str]) -> Json:
     """Why goals and tasks were cancelled: the revision that removed them, signed by its signers."""
     resource = build_provenance(version, ctx, targets)

@@ -57,6 +57,7 @@ from ..plan.careplan import (
     PlannedWrite,
     build_provenance,
     bundle_entry,
+    filed_with,
     goal_key,
     plan_differences,
     plan_from_fhir,
@@ -698,7 +699,11 @@ class FilingService:
         version = self._signed(launch)
         history = self.planning.history(launch)
         last = self.filings.last_filed(version.plan_id, TierKind.STRUCTURED.value)
-        previous = next((v.plan for v in history if last and v.version == last.plan_version), None)
+        stopped = {a.plan_version for a in self.filings.attempts(version.plan_id)
+                   if a.outcome is FilingOutcome.FAILED and a.resources and a.tier == TierKind.STRUCTURED.value
+                   and (last is None or a.attempt_id > last.attempt_id)}
+        previous = filed_with([v.plan for v in history
+                               if (last and v.version == last.plan_version) or v.version in stopped])
         return file_plan(self.site(launch, tenant), version, filings=self.filings, audit=self.audit,
                          by=self.summary.user_name(launch, tenant), now=self.clock.now(),
                          narrative=self.narrative(launch, tenant, version),

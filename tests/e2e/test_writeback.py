@@ -245,6 +245,22 @@ def test_without_conditional_create_a_write_whose_answer_was_lost_is_found_befor
     assert len(chart.search("CareTeam", ("identifier", f"urn:spoc:careteam|{version.plan_id}"))) == 1
 
 
+def test_an_action_a_stopped_filing_created_and_the_next_version_dropped_is_cancelled(app, sandbox, chart):
+    """v2 adds a16 and a17; its filing stops after creating a16; v3 drops both: a16 must not stay live."""
+    sandbox.control("config", {"transaction_supported": False})
+    first = sign(app, sandbox, a_big_plan())
+    assert outcome_of(chart.file()) == "filed"
+    second = sign(app, sandbox, a_revision(first.plan), base=first)
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/Task", "method": "POST", "status": 500,
+                                           "after": 1}]})
+    assert outcome_of(chart.file()) == "failed"
+    third = sign(app, sandbox, replace(second.plan, actions=second.plan.actions[:-2], revision=3), base=second)
+    assert outcome_of(chart.file()) == "filed"
+    tasks = ours_in_ehr(chart, "Task", ACTION_IDENTIFIER_SYSTEM, third.plan_id)
+    assert [t["status"] for t in tasks["a16"]] == ["cancelled"] and "a17" not in tasks
+    assert {k for k, v in tasks.items() if v[0]["status"] != "cancelled"} == {a.action_id for a in third.plan.actions}
+
+
 def test_a_revision_whose_update_landed_after_the_app_stopped_waiting_is_completed_not_reconciled(app, sandbox,
                                                                                                   chart):
     """Our own update that landed late moved the version on: Try again sees its own words there and goes on."""

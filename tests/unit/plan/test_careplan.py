@@ -22,6 +22,7 @@ from smart_app.plan.careplan import (
     build_provenance,
     build_task,
     build_transaction,
+    filed_with,
     goal_key,
     plan_from_fhir,
     planned_writes,
@@ -347,3 +348,13 @@ def test_nothing_is_ended_on_a_first_filing_or_for_items_never_filed():
     revised = replace(first, plan=replace(first.plan, actions=first.plan.actions[:3]))
     writes = planned_writes(revised, a_context(previous=first.plan))  # nothing was filed: nothing to end
     assert "task:a4" not in {w.key for w in writes}
+
+
+def test_what_was_filed_merges_the_last_filing_with_the_attempts_that_stopped_after_it():
+    first = a_signed_plan().plan
+    added = NegotiatedAction("a5", "Added in v2", Owner(Role.COORDINATOR, "Maya Chen"))
+    second = replace(first, actions=(replace(first.actions[0], text="Reworded in v2"), added), revision=2)
+    merged = filed_with([first, second])
+    assert [a.action_id for a in merged.actions] == ["a1", "a2", "a3", "a4", "a5"]
+    assert merged.actions[0].text == "Reworded in v2" and merged.revision == 2
+    assert filed_with([]) is None
