@@ -55,6 +55,7 @@ from ..plan.careplan import (
     FilingContext,
     InEhr,
     PlannedWrite,
+    build_careplan,
     build_provenance,
     bundle_entry,
     filed_with,
@@ -268,8 +269,10 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
             if overwrite_ehr_version != copy.careplan_version:
                 return _reconcile(version, copy, http_status=None)
             in_ehr = {**in_ehr, **copy.resources(plan_id)}
-        elif moved:
+        elif moved and not (resuming and _holds_our_careplan(copy.careplan, version, replace(ctx, in_ehr=in_ehr))):
             return _reconcile(version, copy, http_status=None)
+        elif moved:  # our own update of the stopped attempt landed after the app stopped waiting
+            in_ehr = {**in_ehr, CAREPLAN_KEY: _in_ehr_of(copy.careplan)}
         elif CAREPLAN_KEY not in in_ehr:
             in_ehr = {**in_ehr, **copy.resources(plan_id)}  # filed before without a confirmation reaching us
     in_ehr = {**_found_before_create(site, version, in_ehr), **in_ehr}
@@ -290,6 +293,13 @@ def _file_structured(site: Site, version: PlanVersion, ctx: FilingContext, filin
         return _reconcile(version, copy, http_status=refused.status)
     return _filed(progress.in_ehr_now(), "Filed in the EHR as a care plan with its goals and tasks "
                                          f"({_parts(len(writes))}, sent as {strategy.label}).")
+
+
+def _holds_our_careplan(held: Mapping[str, Any], version: PlanVersion, ctx: FilingContext) -> bool:
+    """The EHR's CarePlan says what this filing sends (or sent before its new Tasks existed)."""
+    ours = build_careplan(version, ctx)
+    return _holds(held, ours) or ("activity" not in held and _holds(held, {k: v for k, v in ours.items()
+                                                                           if k != "activity"}))
 
 
 def _send(site: Site, writes: Sequence[PlannedWrite], progress: _Progress) -> Strategy:

@@ -279,6 +279,23 @@ def test_a_revision_whose_update_landed_after_the_app_stopped_waiting_is_complet
     assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
 
 
+def test_a_revision_whose_careplan_update_landed_after_the_app_stopped_waiting_is_completed(app, sandbox, chart):
+    """The CarePlan moved on since the last filing, but by our own update: Try again goes on, no reconcile."""
+    sandbox.control("config", {"transaction_supported": False})
+    first = sign(app, sandbox, a_big_plan())
+    assert outcome_of(chart.file()) == "filed"
+    revised = sign(app, sandbox, a_revision(first.plan), base=first)
+    sandbox.control("requests/clear")
+    sandbox.control("config", {"faults": [{"path_regex": r"^/fhir/CarePlan/", "method": "PUT", "status": 200,
+                                           "delay_ms": 1300}]})
+    assert outcome_of(chart.file()) == "failed"
+    wait_for(lambda: any(r["path"].startswith("/fhir/CarePlan/") and r["method"] == "PUT"
+                         for r in sandbox.fhir_requests()))
+    page = chart.file()
+    assert outcome_of(page) == "filed", page
+    assert_ehr_holds_exactly(chart, revised, ended=(first.plan,))
+
+
 def wait_for(condition, timeout_s: float = 3.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
