@@ -24,7 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=int, default=LATENCY_MS, help="injected per FHIR request")
     parser.add_argument("--runs", type=int, default=None, help=f"fresh launches per launch-to-summary figure ({RUNS})")
     parser.add_argument("--only", choices=SECTIONS, action="append",
-                        help="run only this benchmark (repeatable): summary (1, 2), large (3), cpu (4), serve (5)")
+                        help="run only this benchmark (repeatable): summary (1, 2), large (3), cpu (4), serve (5), "
+                             "filing (6)")
     parser.add_argument("--quick", action="store_true",
                         help=f"fewer runs, a large patient a tenth the size, {QUICK_CPU.launches} CPU launches, "
                              f"launches at once {', '.join(map(str, QUICK_LEVELS))}")

@@ -238,7 +238,7 @@ def serve_skipped(admin_url: str) -> str:
 # -- all of them ------------------------------------------------------------------------------------
 
 
-SECTIONS = ("summary", "large", "cpu", "serve")
+SECTIONS = ("summary", "large", "cpu", "serve", "filing")
 
 
 def report(
@@ -272,4 +272,8 @@ def report(
                                                           today=today)))
         else:
             parts.append(serve_skipped(admin_url))
+    if "filing" in only:
+        from bench.filing import filing_figures, filing_table  # it builds on this module's tables
+
+        parts.append(filing_table(filing_figures(latency_ms), latency_ms))
     return "\n\n".join(parts)

@@ -37,6 +37,7 @@ class Fault:
     method: str = "GET"
     delay_ms: int = 0
     body: str | None = None  # answer with this body as it is (any status), e.g. JSON nested 200,000 deep
+    after: int = 0  # let this many matching requests through first: "fail the 4th write"
 
 
 class SandboxUser(NamedTuple):
@@ -76,6 +77,12 @@ class SandboxConfig:
     write_types: tuple[str, ...] = DEFAULT_WRITE_TYPES
     transaction_supported: bool = True
     max_transaction_entries: int | None = None
+    # Transactions still advertised in the CapabilityStatement, but every one refused with HTTP 400 and an
+    # OperationOutcome saying so, as some EHRs do: the app must learn it from the refusal.
+    transactions_refused: bool = False
+    # If-None-Exist honoured and conditionalCreate in the CapabilityStatement; False: neither, as servers
+    # without conditional create do (every POST creates).
+    conditional_create: bool = True
     users: list[SandboxUser] = field(default_factory=list)
     # Another FHIR server's base: the sandbox then does SMART in front of it and forwards every /fhir
     # request there (sandbox.upstream) instead of answering from its own store.
@@ -104,6 +111,8 @@ LIVE_FIELDS = frozenset(
         "write_types",
         "transaction_supported",
         "max_transaction_entries",
+        "transactions_refused",
+        "conditional_create",
         "access_token_lifetime_s",
         "default_page_size",
         "max_page_size",

@@ -429,7 +429,7 @@ def _plan_id(caller: Authorization, state: SandboxState, entry: WriteEntry) -> _
     require_scope(caller, entry.resource_type, letter)
     if entry.method != "POST":
         return _Planned(entry, entry.resource_id or "")
-    if entry.if_none_exist:
+    if entry.if_none_exist and state.config.conditional_create:
         existing = _conditional_match(caller, state, entry)
         if existing is not None:
             return _Planned(entry, existing["id"], existing=existing)
@@ -569,6 +569,8 @@ def require_bundle_allowed(state: SandboxState, kind: str, entries: int) -> None
     """The sandbox's own Bundle policy: transactions switched off, or a cap on entries."""
     if not state.config.transaction_supported:
         raise FhirError(501, f"this server does not support {kind} Bundles", "not-supported")
+    if state.config.transactions_refused and kind == "transaction":
+        raise FhirError(400, "Transaction bundles are not supported by this server", "not-supported")
     limit = state.config.max_transaction_entries
     if limit is not None and entries > limit:
         raise FhirError(413, f"Bundle too large: {entries} entries, this server accepts at most {limit}",
@@ -658,7 +660,7 @@ def capability_statement(state: SandboxState) -> dict:
             "type": resource_type,
             "interaction": [{"code": code} for code in interactions],
             "versioning": "versioned",
-            "conditionalCreate": resource_type in config.write_types,
+            "conditionalCreate": resource_type in config.write_types and config.conditional_create,
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_PARAMS],
         }
         if config.include_supported:

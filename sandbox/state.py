@@ -35,15 +35,18 @@ class FaultBook:
 
     def arm(self, faults: list[Fault]) -> None:
         with self._lock:
-            self._armed = [[fault, fault.times] for fault in faults]
+            self._armed = [[fault, fault.times, fault.after] for fault in faults]
 
     def take(self, method: str, target: str) -> Fault | None:
         with self._lock:
             for armed in self._armed:
-                fault, remaining = armed
+                fault, remaining, let_through = armed
                 if remaining == 0 or fault.method.upper() != method.upper():
                     continue
                 if re.search(fault.path_regex, target):
+                    if let_through > 0:
+                        armed[2] = let_through - 1
+                        continue
                     if remaining > 0:
                         armed[1] = remaining - 1
                     return fault

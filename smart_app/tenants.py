@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import ConfigError, UnknownIssuer
 from .plan.model import Role
@@ -33,7 +33,7 @@ QUIRK_DEFAULTS: dict[str, Any] = {
 SETTINGS = frozenset({
     "name", "iss", "client_id", "redirect_uri", "client_type", "client_secret_env", "private_key_env",
     "signing_alg", "frame_ancestors", "auth_hosts", "scopes", "write_mode", "note_type", "review_months", "quirks",
-    "signers",
+    "signers", "ehr_careplan_view",
 })
 SECRETS = ("client_secret", "private_key")
 
@@ -81,6 +81,12 @@ class Tenant:
     review_months: int = 6  # how often a signed plan is due for review at this site
     signers: tuple[str, ...] = ("coordinator", "clinician")  # the roles that must sign a plan here
     quirks: Quirks = field(default_factory=Quirks)
+    # Where the EHR's own screens show a CarePlan, "{id}" standing for its id ("" when the site names none).
+    ehr_careplan_view: str = ""
+
+    def careplan_view(self, careplan_id: str) -> str:
+        """The EHR's own view of the filed CarePlan, when the site names one; "" otherwise."""
+        return self.ehr_careplan_view.replace("{id}", quote(careplan_id, safe="")) if self.ehr_careplan_view else ""
 
     @property
     def key(self) -> str:
@@ -203,6 +209,9 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             required_signers(signers)
         except ValueError as err:
             yield "signers", str(err)
+    view = entry.get("ehr_careplan_view", "")
+    if view and (not isinstance(view, str) or not _is_http_url(view) or "{id}" not in view):
+        yield "ehr_careplan_view", "must be an absolute http(s) URL with {id} where the CarePlan's id goes"
     if entry.get("write_mode", "note") not in WRITE_MODES:
         yield "write_mode", f"must be one of {', '.join(WRITE_MODES)}"
     for key in ("frame_ancestors", "scopes", "auth_hosts"):
@@ -243,6 +252,7 @@ def _tenant_from(entry: Mapping[str, Any]) -> Tenant:
         review_months=entry.get("review_months", 6),
         signers=tuple(entry.get("signers", ("coordinator", "clinician"))),
         quirks=Quirks(**{**QUIRK_DEFAULTS, **entry.get("quirks", {})}),
+        ehr_careplan_view=entry.get("ehr_careplan_view", ""),
     )
 
 

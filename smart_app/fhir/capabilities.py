@@ -24,6 +24,7 @@ class Capabilities:
     search_params: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     system_interactions: frozenset[str] = frozenset()
     fhir_version: str = ""
+    conditional_create: frozenset[str] = frozenset()  # types whose statement says conditionalCreate: true
 
     @classmethod
     def unknown(cls) -> Capabilities:
@@ -38,12 +39,15 @@ class Capabilities:
             return cls.unknown()
         interactions: dict[str, frozenset[str]] = {}
         search_params: dict[str, frozenset[str]] = {}
+        conditional: set[str] = set()
         for resource in _dicts(rest.get("resource")):
             resource_type = resource.get("type")
             if not isinstance(resource_type, str) or not resource_type:
                 continue
             interactions[resource_type] = _codes(resource.get("interaction"), "code")
             search_params[resource_type] = _codes(resource.get("searchParam"), "name")
+            if resource.get("conditionalCreate") is True:
+                conditional.add(resource_type)
         version = statement.get("fhirVersion")
         return cls(
             known=True,
@@ -51,6 +55,7 @@ class Capabilities:
             search_params=MappingProxyType(search_params),
             system_interactions=_codes(rest.get("interaction"), "code"),
             fhir_version=version if isinstance(version, str) else "",
+            conditional_create=frozenset(conditional),
         )
 
     def supports(self, resource_type: str, interaction: str) -> bool:
@@ -67,6 +72,10 @@ class Capabilities:
 
     def can_update(self, resource_type: str) -> bool:
         return self.supports(resource_type, "update")
+
+    def offers_conditional_create(self, resource_type: str) -> bool:
+        """The server says it honours If-None-Exist for this type (CapabilityStatement conditionalCreate)."""
+        return resource_type in self.conditional_create
 
     def search_param_names(self, resource_type: str) -> frozenset[str]:
         return self.search_params.get(resource_type, frozenset())

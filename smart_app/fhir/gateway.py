@@ -64,9 +64,10 @@ class FhirHttpError(FhirAccessError):
 class FhirWriteRefused(FhirHttpError):
     """The EHR answered a write with an error. `said` is its OperationOutcome text ('' if none)."""
 
-    def __init__(self, message: str, *, status: int, said: str = "") -> None:
+    def __init__(self, message: str, *, status: int, said: str = "", codes: tuple[str, ...] = ()) -> None:
         super().__init__(message, status=status)
         self.said = said
+        self.codes = codes  # the OperationOutcome's issue codes ("too-costly", "invalid"...)
 
 
 class FhirWriteUnknown(FhirAccessError):
@@ -456,7 +457,8 @@ def raise_for_write_status(response: requests.Response) -> None:
         message = f"The EHR refused {what} the app sent."
     else:
         message = f"The EHR had a problem saving {what} (error {status})."
-    raise FhirWriteRefused(f"{message} The EHR said: {said}" if said else message, status=status, said=said)
+    raise FhirWriteRefused(f"{message} The EHR said: {said}" if said else message, status=status, said=said,
+                           codes=_issue_codes(response))
 
 
 def _resource_type(resource: FhirJson) -> str:
@@ -474,6 +476,16 @@ def _diagnostics(response: requests.Response) -> str:
         return ""
     text = outcome_text(body) if isinstance(body, Mapping) else ""
     return f" The EHR said: {text}" if text else ""
+
+
+def _issue_codes(response: requests.Response) -> tuple[str, ...]:
+    try:
+        body = parse_ehr_json(response.content)
+    except FhirAccessError:
+        return ()
+    if not isinstance(body, Mapping) or body.get("resourceType") != "OperationOutcome":
+        return ()
+    return tuple(i["code"] for i in _dicts(body.get("issue")) if isinstance(i.get("code"), str))
 
 
 def outcome_text(outcome: FhirJson) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +36,7 @@ from .model import (
     SignOff,
 )
 from .narrative import TITLE, NarrativeParts, plan_narrative
-from .people import owner_label
+from .people import PersonKey, owner_identity, owner_label, resource_type
 from .text import clean_text
 
 Json = dict[str, Any]
@@ -94,6 +94,15 @@ SIGNATURE_KIND: dict[Role, tuple[str, str, str]] = {
 }
 VERIFIER = ("verifier", "1.2.840.10065.1.12.1.5", "Verification Signature")
 
+# Which resource types each person reference may name (R4).
+OWNER_TYPES = frozenset({"Practitioner", "PractitionerRole", "Organization", "CareTeam", "Patient", "RelatedPerson"})
+CAREPLAN_AUTHOR_TYPES = frozenset({"Practitioner", "PractitionerRole", "Organization", "CareTeam", "Patient",
+                                   "RelatedPerson"})
+CARETEAM_MEMBER_TYPES = frozenset({"Practitioner", "PractitionerRole", "RelatedPerson", "Patient", "Organization",
+                                   "CareTeam"})
+PROVENANCE_WHO_TYPES = frozenset({"Practitioner", "PractitionerRole", "RelatedPerson", "Patient", "Organization"})
+DATA_OPERATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
+
 CARETEAM_KEY = "careteam"
 CAREPLAN_KEY = "careplan"
 
@@ -119,6 +128,7 @@ class FilingContext:
     created: date | None = None  # date of the plan's first version
     in_ehr: Mapping[str, InEhr] = field(default_factory=dict)  # by write key: what is already filed
     narrative: NarrativeParts = field(default_factory=NarrativeParts)
+    previous: Plan | None = None  # the plan last filed: what it had and this one has not is ended
 
     @property
     def patient_reference(self) -> str:
@@ -209,7 +219,7 @@ def build_careplan(version: PlanVersion, ctx: FilingContext) -> Json:
     author = _author(plan, ctx)
     if author:
         resource["author"] = author
-    contributors = _unique(_person(s.role, s.name, ctx) for s in plan.signoffs)
+    contributors = _unique(_signer(s, ctx, CAREPLAN_AUTHOR_TYPES) for s in signers(plan))
     if contributors:
         resource["contributor"] = contributors
     resource["careTeam"] = [{"reference": _ref(CARETEAM_KEY, plan_id, ctx)}]
@@ -231,7 +241,7 @@ def build_goal(goal: Goal, version: PlanVersion, ctx: FilingContext) -> Json:
         "resourceType": "Goal",
         "meta": {"profile": [US_CORE_GOAL]},
         "identifier": [_identifier(GOAL_IDENTIFIER_SYSTEM, f"{version.plan_id}.{goal.goal_id}")],
-        "lifecycleStatus": goal.lifecycle.value,
+        "lifecycleStatus": filed_lifecycle(goal, version.plan).value,
         "achievementStatus": {"coding": [{"system": GOAL_ACHIEVEMENT_SYSTEM, "code": goal.achievement.value,
                                           "display": goal.achievement.value.replace("-", " ").capitalize()}]},
         "category": [{"coding": [{"system": SPOC_GOAL_KIND_SYSTEM, "code": goal.kind.value}],
@@ -279,7 +289,7 @@ def build_task(action: NegotiatedAction, version: PlanVersion, ctx: FilingContex
         resource["authoredOn"] = plan.signed_at.isoformat()
     if ctx.author:
         resource["requester"] = {"reference": ctx.author}
-    owner = _person(action.owner.role, action.owner.name, ctx)
+    owner = _member(action.owner, ctx, OWNER_TYPES, by_role=False)  # read back as the plan's owner: no guesses
     if owner:
         resource["owner"] = owner
     resource["performerType"] = [role_concept(action.owner.role)]
@@ -295,10 +305,15 @@ def build_task(action: NegotiatedAction, version: PlanVersion, ctx: FilingContex
 
 
 def build_careteam(version: PlanVersion, ctx: FilingContext) -> Json:
-    """One CareTeam: everyone who signed or owns an action, each with their role."""
+    """One CareTeam: everyone who signed or owns an action, each person once with all their roles."""
     plan = version.plan
-    people = dict.fromkeys([(s.role, s.name) for s in plan.signoffs]
-                           + [(a.owner.role, a.owner.name) for a in plan.actions])
+    people = [Owner(s.role, s.name, s.user) for s in signers(plan)] + [a.owner for a in plan.actions]
+    named = {_name_key(p.name): p.reference for p in people if p.reference and _name_key(p.name)}
+    members: dict[PersonKey, list[Owner]] = {}
+    for person in people:
+        reference = person.reference or named.get(_name_key(person.name), "")
+        members.setdefault(owner_identity(Owner(person.role, person.name, reference)), []).append(
+            Owner(person.role, person.name, reference))
     return {
         "resourceType": "CareTeam",
         "meta": {"profile": [US_CORE_CARETEAM]},
@@ -309,9 +324,10 @@ def build_careteam(version: PlanVersion, ctx: FilingContext) -> Json:
         "name": f"{TITLE} team",
         "subject": {"reference": ctx.patient_reference},
         "participant": [
-            {"role": [role_concept(role)],
-             "member": _person(role, name, ctx) or {"display": ROLE_LABELS[role]}}
-            for role, name in people
+            {"role": [role_concept(role) for role in dict.fromkeys(p.role for p in same)],
+             "member": _member(next((p for p in same if p.name), same[0]), ctx, CARETEAM_MEMBER_TYPES)
+             or {"display": ROLE_LABELS[same[0].role]}}
+            for same in members.values()
         ],
     }
 
@@ -320,9 +336,9 @@ def build_provenance(version: PlanVersion, ctx: FilingContext, targets: Sequence
     """Who authored and who signed this version: an agent and a signature per sign-off (§6.4)."""
     plan = version.plan
     agents, signatures = [], []
-    for signoff in plan.signoffs:
+    for signoff in signers(plan):
         kind, signature_code, signature_display = SIGNATURE_KIND.get(signoff.role, VERIFIER)
-        who = _person(signoff.role, signoff.name, ctx) or {"display": signoff.name}
+        who = _signer(signoff, ctx, PROVENANCE_WHO_TYPES) or {"display": signoff.name}
         agents.append({"type": _concept(PROVENANCE_PARTICIPANT_SYSTEM, kind, kind.capitalize()),
                        "role": [role_concept(signoff.role)], "who": who})
         signatures.append({"type": [{"system": SIGNATURE_TYPE_SYSTEM, "code": signature_code,
@@ -347,20 +363,83 @@ def build_provenance(version: PlanVersion, ctx: FilingContext, targets: Sequence
 
 
 def planned_writes(version: PlanVersion, ctx: FilingContext, *, with_provenance: bool = True) -> tuple[PlannedWrite, ...]:
-    """Every write of the structured tier, in an order that also works one request at a time."""
+    """Every write of the structured tier, in an order that also works one request at a time: the plan's
+    resources, then the goals and tasks it no longer has, ended, each with the Provenance that says why."""
     plan, plan_id = version.plan, version.plan_id
+    ended_goals, ended_actions = removed_items(ctx.previous, plan, ctx.in_ehr)
+    before = replace(version, plan=ctx.previous) if ctx.previous else version
     writes = [_write(CARETEAM_KEY, build_careteam(version, ctx), CARETEAM_IDENTIFIER_SYSTEM, plan_id, ctx)]
     writes += [_write(goal_key(g.goal_id), build_goal(g, version, ctx), GOAL_IDENTIFIER_SYSTEM,
                       f"{plan_id}.{g.goal_id}", ctx, plan_id) for g in plan.goals]
     writes.append(_write(CAREPLAN_KEY, build_careplan(version, ctx), PLAN_IDENTIFIER_SYSTEM, plan_id, ctx))
     writes += [_write(task_key(a.action_id), build_task(a, version, ctx), ACTION_IDENTIFIER_SYSTEM,
                       f"{plan_id}.{a.action_id}", ctx, plan_id) for a in plan.actions]
+    kept = len(writes)
+    writes += [_write(goal_key(g.goal_id), build_goal(replace(g, lifecycle=GoalLifecycle.CANCELLED), before, ctx),
+                      GOAL_IDENTIFIER_SYSTEM, f"{plan_id}.{g.goal_id}", ctx, plan_id) for g in ended_goals]
+    writes += [_write(task_key(a.action_id), build_task(replace(a, status=ActionStatus.CANCELLED), before, ctx),
+                      ACTION_IDENTIFIER_SYSTEM, f"{plan_id}.{a.action_id}", ctx, plan_id) for a in ended_actions]
     if with_provenance:
-        targets = [_ref(w.key, plan_id, ctx) for w in writes]
-        provenance = build_provenance(version, ctx, targets)
+        provenance = build_provenance(version, ctx, [_ref(w.key, plan_id, ctx) for w in writes[:kept]])
+        ended = [_ref(w.key, plan_id, ctx) for w in writes[kept:]]
         writes.append(PlannedWrite(provenance_key(version.version), provenance, "PUT",
                                    f"Provenance/{provenance['id']}"))
+        if ended:
+            why = build_ending_provenance(version, ctx, ended)
+            writes.append(PlannedWrite(f"{provenance_key(version.version)}-ended", why, "PUT",
+                                       f"Provenance/{why['id']}"))
     return tuple(writes)
+
+
+def removed_items(previous: Plan | None, plan: Plan, in_ehr: Mapping[str, InEhr]
+                  ) -> tuple[tuple[Goal, ...], tuple[NegotiatedAction, ...]]:
+    """The goals and actions filed with the previous plan that this one no longer has."""
+    if previous is None:
+        return (), ()
+    goals = {g.goal_id for g in plan.goals}
+    actions = {a.action_id for a in plan.actions}
+    return (tuple(g for g in previous.goals if g.goal_id not in goals and goal_key(g.goal_id) in in_ehr),
+            tuple(a for a in previous.actions if a.action_id not in actions and task_key(a.action_id) in in_ehr))
+
+
+def filed_with(plans: Sequence[Plan]) -> Plan | None:
+    """One plan holding every goal and action of `plans` (oldest first; an item's latest wording wins):
+    what the last filing and the attempts that stopped after it may have put in the EHR."""
+    if not plans:
+        return None
+    goals = {g.goal_id: g for plan in plans for g in plan.goals}
+    actions = {a.action_id: a for plan in plans for a in plan.actions}
+    return replace(plans[-1], goals=tuple(goals.values()), actions=tuple(actions.values()))
+
+
+def build_ending_provenance(version: PlanVersion, ctx: FilingContext, targets: Sequence[str]) -> Json:
+    """Why goals and tasks were cancelled: the revision that removed them, signed by its signers."""
+    resource = build_provenance(version, ctx, targets)
+    reason = f"Removed from the {TITLE} in revision {version.plan.revision}"
+    return {**resource, "id": f"{resource['id']}-ended",
+            "activity": {"coding": [{"system": DATA_OPERATION_SYSTEM, "code": "UPDATE", "display": "revise"}],
+                         "text": reason},
+            "reason": [{"text": reason}]}
+
+
+def filed_lifecycle(goal: Goal, plan: Plan) -> GoalLifecycle:
+    """A goal of a signed plan is active once everyone signed, unless tracking ended or paused it."""
+    if plan.state is PlanState.SIGNED and goal.lifecycle is GoalLifecycle.PROPOSED:
+        return GoalLifecycle.ACTIVE
+    return goal.lifecycle
+
+
+def as_filed(plan: Plan) -> Plan:
+    """The plan as the EHR holds it once filed (goal statuses as filed)."""
+    return replace(plan, goals=tuple(replace(g, lifecycle=filed_lifecycle(g, plan)) for g in plan.goals))
+
+
+def signers(plan: Plan) -> tuple[SignOff, ...]:
+    """Each signer once (by identity, else by name), at their first signature."""
+    seen: dict[PersonKey, SignOff] = {}
+    for signoff in plan.signoffs:
+        seen.setdefault(owner_identity(Owner(signoff.role, signoff.name, signoff.user)), signoff)
+    return tuple(seen.values())
 
 
 def build_transaction(version: PlanVersion, ctx: FilingContext, *, with_provenance: bool = True) -> Json:
@@ -445,7 +524,8 @@ def _action_from(resource: Mapping[str, Any], plan_id: str, goal_ids: Mapping[st
     return NegotiatedAction(
         action_id=_suffix(_identifier_value(resource, ACTION_IDENTIFIER_SYSTEM), plan_id),
         text=_words(resource.get("description")),
-        owner=Owner(Role(role) if role else Role.COORDINATOR, _words((resource.get("owner") or {}).get("display"))),
+        owner=Owner(Role(role) if role else Role.COORDINATOR, _words((resource.get("owner") or {}).get("display")),
+                    _local_ref_of((resource.get("owner") or {}).get("reference"))),
         goal_id=goal_ids.get(goal_ref),
         due=_date(period.get("end")),
         status=ActionStatus(status) if status else ActionStatus.NOT_STARTED,
@@ -466,7 +546,8 @@ def _signoffs_from(provenance: Mapping[str, Any]) -> tuple[tuple[SignOff, ...], 
     signed = [(a, s) for a, s in zip(_list(provenance.get("agent")), _list(provenance.get("signature")), strict=False)]
     signoffs = tuple(
         SignOff(Role(_code_in(agent.get("role"), SPOC_ROLE_SYSTEM) or Role.CLINICIAN),
-                _words((signature.get("who") or {}).get("display")), datetime.fromisoformat(signature["when"]))
+                _words((signature.get("who") or {}).get("display")), datetime.fromisoformat(signature["when"]),
+                _local_ref_of((signature.get("who") or {}).get("reference")))
         for agent, signature in signed if signature.get("when")
     )
     occurred = provenance.get("occurredDateTime")
@@ -487,11 +568,12 @@ class Difference:
 
 def same_content(ours: Plan, theirs: Plan) -> bool:
     """The EHR holds this plan: the same goals and actions (sign-offs and positions aside)."""
-    return _content(ours) == _content(theirs)
+    return _content(as_filed(ours)) == _content(theirs)
 
 
 def plan_differences(ours: Plan, theirs: Plan) -> tuple[Difference, ...]:
     """What the EHR's copy says differently from ours: plan fields, then goals, then actions."""
+    ours = as_filed(ours)
     found = [Difference(label, _said(getattr(ours, name)), _said(getattr(theirs, name)))
              for name, label in (("family_priority", "What matters most"), ("next_review", "Next review"))
              if getattr(ours, name) != getattr(theirs, name)]
@@ -560,8 +642,25 @@ def _person(role: Role, name: str, ctx: FilingContext) -> Json:
 def _author(plan: Plan, ctx: FilingContext) -> Json:
     clinician = next((s for s in plan.signoffs if s.role is Role.CLINICIAN), None)
     if clinician:
-        return _person(Role.CLINICIAN, clinician.name, ctx) or ({"reference": ctx.author} if ctx.author else {})
+        return _signer(clinician, ctx, CAREPLAN_AUTHOR_TYPES) or ({"reference": ctx.author} if ctx.author else {})
     return {"reference": ctx.author} if ctx.author else {}
+
+
+def _member(owner: Owner, ctx: FilingContext, types: frozenset[str], *, by_role: bool = True) -> Json:
+    """A care-team member as a Reference: their own resource when the plan names it and the element may
+    hold that type, else (`by_role`) what the context knows for the role; with their name when there is one."""
+    name = {"display": owner.name} if owner.name else {}
+    if owner.reference and resource_type(owner.reference) in types:
+        return {"reference": owner.reference, **name}
+    return _person(owner.role, owner.name, ctx) if by_role else name
+
+
+def _signer(signoff: SignOff, ctx: FilingContext, types: frozenset[str]) -> Json:
+    return _member(Owner(signoff.role, signoff.name, signoff.user), ctx, types)
+
+
+def _name_key(name: str) -> str:
+    return owner_identity(Owner(Role.FAMILY, name)).value if name.strip() else ""
 
 
 def _activity_display(action: NegotiatedAction) -> str:

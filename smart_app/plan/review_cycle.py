@@ -129,6 +129,11 @@ def _snapshot_section(section: SummarySection) -> SnapshotSection:
 
 
 def _snapshot_item(item: SummaryItem, active: bool) -> SnapshotItem | None:
+    """What the snapshot keeps of an item; nothing of what the app filed itself (its CareTeam read back
+    is not news on the care team)."""
+    source = getattr(item, "source", None)
+    if source is not None and source.by_this_app:
+        return None
     key = item_key(item)
     if isinstance(item, ConditionItem):
         return SnapshotItem(key, item.label, item.status.value, active, category=item.category)

@@ -119,6 +119,7 @@ class Source:
     reference: str  # "Condition/123", or "" when the EHR sent no id
     recorded: date | None = None
     author: str = ""  # "" when the EHR does not say
+    by_this_app: bool = False  # the app filed it (it carries our identifier): never news to the plan
 
 
 class ConditionStatus(StrEnum):
@@ -578,7 +579,17 @@ def _source(resource: Mapping[str, Any], index: _Index) -> Source:
         reference=reference_of(resource),
         recorded=recorded or fhir_date(provenance.get("recorded")) or updated,
         author=author,
+        by_this_app=filed_by_this_app(resource),
     )
+
+
+APP_IDENTIFIER_PREFIX = "urn:spoc:"  # the systems of the identifiers the app files under (plan.careplan)
+
+
+def filed_by_this_app(resource: Mapping[str, Any]) -> bool:
+    """The app's own write, read back: it carries one of our identifiers."""
+    return any(string_of(i.get("system")).startswith(APP_IDENTIFIER_PREFIX)
+               for i in mappings(resource.get("identifier")))
 
 
 def _provenance_author(provenance: Mapping[str, Any], index: _Index) -> str:
@@ -909,7 +920,8 @@ def _care_team(index: _Index, today: date, patient_id: str) -> Iterator[Placed]:
                 continue
             ended = period_end(participant.get("period"))
             placed.append((member, team_active and (ended is None or ended >= today)))
-    for member, active in sorted(placed, key=lambda p: not p[1]):  # active first, so duplicates keep it
+    # Active first, and the EHR's own team before the one the app filed, so duplicates keep that copy.
+    for member, active in sorted(placed, key=lambda p: (not p[1], p[0].source.by_this_app)):
         key = (
             member.name.casefold(),
             member.role.casefold(),

@@ -81,6 +81,21 @@ class FilingStore:
             writeback_filings.c.plan_id == plan_id, writeback_filings.c.tier == tier,
             writeback_filings.c.outcome == FilingOutcome.FILED.value))
 
+    def in_ehr(self, plan_id: str, tier: str) -> dict[str, InEhr]:
+        """Where our resources are in the EHR: the last successful filing, brought forward by what the
+        failed attempts since then wrote before they stopped (so the next attempt resumes, R51)."""
+        last = self.last_filed(plan_id, tier)
+        query = sa.select(writeback_filings).where(
+            writeback_filings.c.plan_id == plan_id, writeback_filings.c.tier == tier,
+            writeback_filings.c.outcome == FilingOutcome.FAILED.value)
+        if last is not None:
+            query = query.where(writeback_filings.c.id > last.attempt_id)
+        found = dict(last.resources) if last else {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.order_by(writeback_filings.c.id)):
+                found.update(_attempt_from(row).resources)
+        return found
+
     def attempts(self, plan_id: str) -> list[FilingAttempt]:
         """Every attempt, oldest first."""
         query = sa.select(writeback_filings).where(writeback_filings.c.plan_id == plan_id) \

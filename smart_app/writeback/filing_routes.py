@@ -9,6 +9,9 @@ from flask import Response, g, redirect, render_template, request, url_for
 
 from ..services.filing import FilingOutcome, FilingState
 from ..web import current_launch, current_tenant, launch_blueprint, services
+from ..plan.careplan import ACTION_STATUS_TEXT
+from ..plan.i18n import format_date
+from ..plan.people import owner_label
 from .tiers import Tier
 
 bp = launch_blueprint("writeback", __name__)
@@ -45,6 +48,14 @@ def file_now():
     services().filing.file(current_launch(), current_tenant(),
                            overwrite_ehr_version=request.form.get("overwrite_ehr_version", ""))
     return redirect(url_for("writeback.filing"), code=303)
+
+
+@bp.get("/filing/ehr-copy")
+def ehr_copy():
+    """The filed CarePlan as the app reads it back with this launch's token, never a bare FHIR URL."""
+    copy = services().filing.ehr_copy(current_launch(), current_tenant())
+    return render_template("writeback/ehr_copy.html", copy=copy, owner_label=owner_label, format_date=format_date,
+                           action_status=lambda status: ACTION_STATUS_TEXT[status])
 
 
 @bp.get("/filing/pdf")

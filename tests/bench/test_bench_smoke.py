@@ -175,3 +175,15 @@ def test_the_plan_edits_benchmark_runs_and_lands_every_edit_without_a_conflict_p
     assert (figures.edits, figures.landed, figures.conflict_pages) == (6, 6, 0)
     assert figures.rounds_per_edit >= 1.0
     assert "edits landed / sent" in edit_table(figures) and "6 / 6" in edit_table(figures)
+
+
+def test_the_filing_benchmark_files_the_plan_with_every_strategy():
+    from bench.filing import STRATEGIES, filing_figures, filing_table
+
+    figures = filing_figures(latency_ms=0)
+    assert [f.strategy for f in figures] == [s.name for s in STRATEGIES]
+    assert all(f.outcome == "filed" for f in figures)
+    writes = {f.strategy: f.writes for f in figures}
+    assert writes == {"one transaction": 1, "transactions of at most 8, known": 4,
+                      "transactions of at most 8, learned": 5, "one write at a time": 25}
+    assert "wall time, s" in filing_table(figures, 0)

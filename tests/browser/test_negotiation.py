@@ -113,9 +113,18 @@ def test_coordinator_and_clinician_negotiate_resolve_sign_and_the_plan_freezes(p
         outcome.wait_for()
         assert outcome.get_attribute("data-outcome") == "filed"
         link = clinician.locator("#ehr-link")
-        assert link.get_attribute("href").startswith(f"{deployment.ehr.url}/fhir/CarePlan/")
+        assert link.inner_text().startswith("CarePlan/")
+        assert link.get_attribute("href").endswith("/filing/ehr-copy")  # issue 15: never a bare FHIR URL
         screenshot_app(k_page, "filed-in-the-ehr")
         save_pdf_as_png(k_page, deployment, "signed-plan")
+        link.click()
+        copy = clinician.locator("#ehr-copy")
+        copy.wait_for()
+        assert copy.get_attribute("data-reference").startswith("CarePlan/")
+        goals = clinician.locator('[data-testid="ehr-goal"]').all_inner_texts()
+        assert [g.split(" (")[0] for g in goals] == ["Sofia sleeps through the night", "Fewer seizures at school"]
+        assert all(g.endswith("(active)") for g in goals), goals  # both signed: the goals are active
+        screenshot_app(k_page, "the-ehrs-copy")
     finally:
         coordinator_ctx.close()
         clinician_ctx.close()

@@ -13,6 +13,7 @@ from smart_app import create_app
 from smart_app.plan.dates import one_year_before
 from smart_app.plan.dates import add_months
 from smart_app.plan.review_cycle import DUE_SOON_DAYS
+from smart_app.security import BROWSER_COOKIE
 from smart_app.tenants import TenantRegistry
 from tests.e2e.test_plan import CHILD, PlanUser, texts
 from tests.support import CLOCK, TODAY, a_tenant, launch, launch_id_of
@@ -115,6 +116,22 @@ def test_nothing_new_right_after_signing_and_the_review_is_six_months_away(app, 
     assert 'data-testid="no-events"' in html
     assert texts(html, "review-state") == ["Review not due"]
     assert 'data-testid="review-none"' in again.review_banner()
+
+
+def test_the_plan_the_app_filed_is_no_health_event_on_the_next_launch(app, sandbox):
+    """The app's own CareTeam, Goals and Tasks read back are not news (issue 15)."""
+    sign_a_plan(app, sandbox)
+    filer = Relaunch(app, sandbox, COORDINATOR)
+    filer.post("/filing")
+    assert 'data-outcome="filed"' in filer.get("/filing")
+    again = Relaunch(app, sandbox, COORDINATOR)
+    html = again.progress()
+    assert events_of(html) == [] and 'data-testid="no-events"' in html
+    assert texts(html, "review-state") == ["Review not due"]
+    summary = app.extensions["spoc"].services.summary
+    session = app.extensions["spoc"].sessions.load(again.launch_id, again.client.get_cookie(BROWSER_COOKIE).value)
+    team = summary.summary(session, app.extensions["spoc"].tenants.for_iss(session.iss)).section("care_team")
+    assert any(m.source.by_this_app for m in team.active + team.inactive), "the filed CareTeam was not read"
 
 
 def test_an_ed_visit_and_a_new_condition_after_signing_are_new_events_and_make_the_review_due(app, sandbox):

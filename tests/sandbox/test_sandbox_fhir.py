@@ -177,6 +177,15 @@ def test_conditional_create_returns_the_existing_resource(client, launch):
     assert again.status_code == 200 and again.json["id"] == "cp1"
 
 
+def test_without_conditional_create_every_post_creates_and_the_statement_says_so(client, launch):
+    client.post("/_sandbox/config", json={"conditional_create": False})
+    headers = {**launch(scope=WRITE_SCOPES).headers, "If-None-Exist": "identifier=urn:spoc|plan-1"}
+    again = client.post("/fhir/CarePlan", json=careplan(), headers=headers)
+    assert again.status_code == 201 and again.json["id"] != "cp1"
+    statement = client.get("/fhir/metadata").json["rest"][0]["resource"]
+    assert not any(r.get("conditionalCreate") for r in statement)
+
+
 def test_an_update_whose_id_differs_from_the_url_is_400(client, launch):
     refused = client.put("/fhir/CarePlan/cp1", json=careplan(id="other"), headers=launch(scope=WRITE_SCOPES).headers)
     assert refused.status_code == 400 and "id" in refused.json["issue"][0]["diagnostics"]
@@ -249,6 +258,26 @@ def test_a_transaction_larger_than_the_limit_is_refused_as_too_large(client, lau
     client.post("/_sandbox/config", json={"max_transaction_entries": 2})
     refused = client.post("/fhir", json=plan_bundle(), headers=launch(scope=WRITE_SCOPES).headers)
     assert refused.status_code == 413 and "too large" in refused.json["issue"][0]["diagnostics"]
+
+
+def test_transactions_can_be_refused_while_still_advertised(client, launch):
+    client.post("/_sandbox/config", json={"transactions_refused": True})
+    refused = client.post("/fhir", json=plan_bundle(), headers=launch(scope=WRITE_SCOPES).headers)
+    issue = refused.json["issue"][0]
+    assert refused.status_code == 400 and issue["code"] == "not-supported" and "not supported" in issue["diagnostics"]
+    assert {"code": "transaction"} in client.get("/fhir/metadata").json["rest"][0]["interaction"]
+    batch = client.post("/fhir", json=plan_bundle("batch"), headers=launch(scope=WRITE_SCOPES).headers)
+    assert batch.status_code == 200
+
+
+def test_a_fault_can_let_requests_through_before_it_fires(client, launch):
+    headers = launch(scope=WRITE_SCOPES).headers
+    client.post("/_sandbox/config", json={"faults": [{"path_regex": r"^/fhir/Goal", "method": "POST",
+                                                      "status": 500, "after": 2}]})
+    goal = {"resourceType": "Goal", "lifecycleStatus": "active", "subject": {"reference": "Patient/p1"},
+            "description": {"text": "sit"}}
+    statuses = [client.post("/fhir/Goal", json=goal, headers=headers).status_code for _ in range(4)]
+    assert statuses == [201, 201, 500, 201]
 
 
 def test_transactions_can_be_switched_off(client, launch):

@@ -135,6 +135,8 @@ redirect_uri = "https://spoc.example.org/callback"
     ('client_secret_env = ["A"]', "client_secret_env"),
     ("private_key_env = 1", "private_key_env"),
     ("name = 7", "name"),
+    ('ehr_careplan_view = "https://ehr.example.org/careplan"', "ehr_careplan_view"),  # no {id}
+    ('ehr_careplan_view = "javascript:alert({id})"', "ehr_careplan_view"),
 ])
 def test_every_bad_value_is_a_problem_with_its_line_whatever_the_client_type(tmp_path, line, key):
     text = ONE_TENANT.replace('name = "Clinic"\n', "") if key == "name" else ONE_TENANT
@@ -143,3 +145,12 @@ def test_every_bad_value_is_a_problem_with_its_line_whatever_the_client_type(tmp
     assert tenants == []
     line_number = len(text.splitlines()) + 1
     assert any(p.startswith(f"{path}:{line_number}: tenant #1: {key}:") for p in problems), problems
+
+
+def test_the_ehrs_own_careplan_view_takes_the_id_quoted(tmp_path):
+    path = write(tmp_path, ONE_TENANT + 'ehr_careplan_view = "https://ehr.example.org/chart/careplan/{id}?tab=1"\n')
+    problems, (tenant,) = check_tenants_file(path)
+    assert problems == []
+    assert tenant.careplan_view("abc-1") == "https://ehr.example.org/chart/careplan/abc-1?tab=1"
+    assert tenant.careplan_view("a/b?c") == "https://ehr.example.org/chart/careplan/a%2Fb%3Fc?tab=1"
+    assert Tenant("x", "https://e/fhir", "c", "https://a/cb").careplan_view("abc") == ""

@@ -39,6 +39,17 @@ def test_the_servers_resource_interactions_are_read_from_the_statement():
     assert capabilities.search_param_names("CarePlan") == frozenset({"patient", "category"})
 
 
+def test_conditional_create_is_offered_only_where_the_statement_says_true():
+    statement = {"resourceType": "CapabilityStatement", "rest": [{"mode": "server", "resource": [
+        {"type": "Goal", "interaction": [{"code": "create"}], "conditionalCreate": True},
+        {"type": "Task", "interaction": [{"code": "create"}], "conditionalCreate": "true"},
+        {"type": "CarePlan", "interaction": [{"code": "create"}]}]}]}
+    capabilities = Capabilities.from_statement(statement)
+    assert capabilities.offers_conditional_create("Goal")
+    assert not capabilities.offers_conditional_create("Task") and not capabilities.offers_conditional_create("CarePlan")
+    assert not Capabilities.unknown().offers_conditional_create("Goal")
+
+
 def test_transaction_and_batch_support_come_from_the_system_interactions():
     capabilities = Capabilities.from_statement(STATEMENT)
 

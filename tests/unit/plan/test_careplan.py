@@ -22,6 +22,7 @@ from smart_app.plan.careplan import (
     build_provenance,
     build_task,
     build_transaction,
+    filed_with,
     goal_key,
     plan_from_fhir,
     planned_writes,
@@ -67,11 +68,13 @@ def a_signed_plan() -> PlanVersion:
              date(2026, 11, 1), GoalLifecycle.ACTIVE, Achievement.IMPROVING, ("Condition/cp-1",)),
     )
     actions = (
-        NegotiatedAction("a1", "Arrange feeding-pump replacement", Owner(Role.COORDINATOR, "Maya Chen"), "g1",
+        NegotiatedAction("a1", "Arrange feeding-pump replacement",
+                         Owner(Role.COORDINATOR, "Maya Chen", "Practitioner/maya-chen"), "g1",
                          date(2026, 7, 15), ActionStatus.IN_PROGRESS, ("Condition/gtube-dep-1",),
                          (ProgressNote("DME vendor contacted; awaiting prior auth", "Maya Chen",
                                        datetime(2026, 6, 20, 9, 0, tzinfo=UTC)),)),
-        NegotiatedAction("a2", "Keep a night log of alarms for two weeks", Owner(Role.FAMILY, "Ana Rivera"), "g1",
+        NegotiatedAction("a2", "Keep a night log of alarms for two weeks",
+                         Owner(Role.FAMILY, "Ana Rivera", "RelatedPerson/mother-1"), "g1",
                          date(2026, 6, 30)),
         NegotiatedAction("a3", "Pulmonology review of the asthma action plan", Owner(Role.SPECIALIST), "g2",
                          date(2026, 8, 1), condition_refs=("Condition/cp-1", "Condition/asthma-1")),
@@ -80,8 +83,9 @@ def a_signed_plan() -> PlanVersion:
     plan = Plan(
         goals=goals, actions=actions, state=PlanState.SIGNED,
         positions=(Position("a1", Role.CLINICIAN, Stance.AGREE, "Dr Okafor", SIGNED_AT),),
-        signoffs=(SignOff(Role.COORDINATOR, "Maya Chen", datetime(2026, 6, 1, 15, 0, tzinfo=UTC)),
-                  SignOff(Role.CLINICIAN, "Dr Grace Okafor", SIGNED_AT)),
+        signoffs=(SignOff(Role.COORDINATOR, "Maya Chen", datetime(2026, 6, 1, 15, 0, tzinfo=UTC),
+                          "Practitioner/maya-chen"),
+                  SignOff(Role.CLINICIAN, "Dr Grace Okafor", SIGNED_AT, "Practitioner/pcp-1")),
         family_priority="Sofia sleeping at home, not in hospital",
         revision=1, next_review=date(2026, 12, 1), signed_at=SIGNED_AT,
     )
@@ -276,3 +280,81 @@ def test_reading_the_resources_back_gives_the_signed_plan():
                           [r for k, r in stored.items() if k.startswith("task:")], stored["provenance:v4"])
     assert plan == replace(version.plan, positions=())
     assert plan.actions[2].condition_refs == ("Condition/cp-1", "Condition/asthma-1")
+
+
+# -- issue 15: statuses after sign-off, references, each person once, revisions end what they drop -------
+
+
+def a_plan_naming_one_person_twice() -> PlanVersion:
+    """The clinician signs as "Dr. Amara Okafor MD" and owns an action as "Dr. Amara Okafor"; the
+    coordinator signed twice (a re-sign after a reopen); one goal is still proposed."""
+    version = a_signed_plan()
+    plan = version.plan
+    okafor = "Practitioner/amara-okafor"
+    return replace(version, plan=replace(
+        plan,
+        goals=(replace(plan.goals[0], lifecycle=GoalLifecycle.PROPOSED), *plan.goals[1:]),
+        actions=(*plan.actions, NegotiatedAction("a5", "Review seizure medicines", Owner(Role.CLINICIAN,
+                                                                                       "Dr. Amara Okafor"))),
+        signoffs=(plan.signoffs[0], replace(plan.signoffs[0], at=SIGNED_AT),
+                  SignOff(Role.CLINICIAN, "Dr. Amara Okafor MD", SIGNED_AT, okafor))))
+
+
+def test_the_writes_after_sign_off_match_their_golden_file():
+    """Goal active once both signed, owners and signers as references, each person once in the CareTeam,
+    one agent and one signature per signer."""
+    version = a_plan_naming_one_person_twice()
+    writes = planned_writes(version, a_context(references={}, family_reference=""))
+    by_key = {w.key: w.resource for w in writes}
+    golden("after-sign-off.json", {"goal": by_key["goal:g1"], "careteam": by_key["careteam"],
+                                   "provenance": by_key["provenance:v4"], "task": by_key["task:a2"]})
+    assert by_key["goal:g1"]["lifecycleStatus"] == "active"
+    members = [p["member"] for p in by_key["careteam"]["participant"]]
+    assert [m.get("display") for m in members].count("Dr. Amara Okafor MD") == 1
+    assert not any(m.get("display") == "Dr. Amara Okafor" for m in members)
+    assert {"reference": "Practitioner/amara-okafor", "display": "Dr. Amara Okafor MD"} in members
+    provenance = by_key["provenance:v4"]
+    assert [s["who"] for s in provenance["signature"]] == [a["who"] for a in provenance["agent"]] == [
+        {"reference": "Practitioner/maya-chen", "display": "Maya Chen"},
+        {"reference": "Practitioner/amara-okafor", "display": "Dr. Amara Okafor MD"}]
+    for resource in by_key.values():
+        validate_resource(resource, patient_id="sofia-rivera")
+
+
+def test_a_revision_ends_what_it_dropped_with_a_provenance_that_says_why():
+    first = a_signed_plan()
+    revised = replace(first, version=5, plan=replace(first.plan, revision=2, goals=first.plan.goals[:1],
+                                                     actions=first.plan.actions[:2]))
+    in_ehr = {CAREPLAN_KEY: InEhr("CarePlan/cp1", "3"), "careteam": InEhr("CareTeam/ct1", "1"),
+              **{goal_key(g.goal_id): InEhr(f"Goal/{g.goal_id}", "1") for g in first.plan.goals},
+              **{task_key(a.action_id): InEhr(f"Task/{a.action_id}", "2") for a in first.plan.actions}}
+    writes = planned_writes(revised, a_context(in_ehr=in_ehr, previous=first.plan))
+    by_key = {w.key: w for w in writes}
+    assert by_key["goal:g2"].resource["lifecycleStatus"] == "cancelled" and by_key["goal:g2"].if_match == 'W/"1"'
+    assert [by_key[k].resource["status"] for k in ("task:a3", "task:a4")] == ["cancelled", "cancelled"]
+    assert by_key["task:a3"].method == "PUT" and by_key["task:a3"].url == "Task/a3"
+    ended = by_key["provenance:v5-ended"].resource
+    golden("provenance-ended.json", ended)
+    assert [t["reference"] for t in ended["target"]] == ["Goal/g2", "Task/a3", "Task/a4"]
+    assert "revision 2" in ended["reason"][0]["text"]
+    assert {t["reference"] for t in by_key["provenance:v5"].resource["target"]}.isdisjoint({"Goal/g2", "Task/a3"})
+    for write in writes:
+        validate_resource(write.resource, patient_id="sofia-rivera")
+
+
+def test_nothing_is_ended_on_a_first_filing_or_for_items_never_filed():
+    first = a_signed_plan()
+    assert not [w for w in planned_writes(first, a_context()) if w.key.endswith("-ended")]
+    revised = replace(first, plan=replace(first.plan, actions=first.plan.actions[:3]))
+    writes = planned_writes(revised, a_context(previous=first.plan))  # nothing was filed: nothing to end
+    assert "task:a4" not in {w.key for w in writes}
+
+
+def test_what_was_filed_merges_the_last_filing_with_the_attempts_that_stopped_after_it():
+    first = a_signed_plan().plan
+    added = NegotiatedAction("a5", "Added in v2", Owner(Role.COORDINATOR, "Maya Chen"))
+    second = replace(first, actions=(replace(first.actions[0], text="Reworded in v2"), added), revision=2)
+    merged = filed_with([first, second])
+    assert [a.action_id for a in merged.actions] == ["a1", "a2", "a3", "a4", "a5"]
+    assert merged.actions[0].text == "Reworded in v2" and merged.revision == 2
+    assert filed_with([]) is None

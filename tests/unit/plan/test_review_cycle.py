@@ -242,6 +242,29 @@ def test_a_new_specialist_on_the_care_team_is_reported_with_the_specialty():
     assert (event.kind, event.label, event.detail) == (EventKind.NEW_SPECIALIST, "Dr. Sam Lee", "Cardiology")
 
 
+def test_the_care_team_the_app_filed_is_marked_by_this_app_and_is_no_event():
+    """Issue 15: the app's CareTeam read back (our identifier on it) names people, yet is not news."""
+    cardiologist = a_practitioner("Sam", "Lee", id="pr-lee")
+    role = a_practitioner_role(cardiologist, specialty="Cardiology", id="role-cardio")
+    ours = {**a_care_team(a_participant(role), id="ct-spoc"),
+            "identifier": [{"system": "urn:spoc:careteam", "value": "plan-1"}]}
+    now = summary_of(care_team=(ours, role, cardiologist))
+    (member,) = now.section("care_team").active
+    assert member.source.by_this_app
+    assert diff(summary_of(), now) == ()
+    assert updated_in_ehr({"CareTeam/ct-spoc", "PractitionerRole/role-cardio"}, now, ()) == ()
+
+
+def test_a_person_on_both_the_ehrs_team_and_the_apps_keeps_the_ehrs_entry():
+    cardiologist = a_practitioner("Sam", "Lee", id="pr-lee")
+    role = a_practitioner_role(cardiologist, specialty="Cardiology", id="role-cardio")
+    ours = {**a_care_team(a_participant(role), id="ct-spoc"),
+            "identifier": [{"system": "urn:spoc:careteam", "value": "plan-1"}]}
+    theirs = a_care_team(a_participant(role), id="ct-ehr")
+    (member,) = summary_of(care_team=(ours, theirs, role, cardiologist)).section("care_team").active
+    assert not member.source.by_this_app and member.source.reference == "CareTeam/ct-ehr"
+
+
 def test_open_goals_past_their_target_date_are_reported_but_not_closed_or_due_today():
     plan = Plan(
         goals=(
