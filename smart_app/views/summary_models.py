@@ -108,6 +108,8 @@ def source_text(source: s.Source) -> str:
         parts.append(f"recorded {format_date(source.recorded)}")
     if source.author:
         parts.append(source.author)
+    if source.by_this_app:
+        parts.append("filed by this app")  # the plan written back: not news, not someone else's entry
     return " · ".join(parts)
 
 

@@ -45,3 +45,10 @@ def test_view_models_hold_only_plain_values():
     for item in view.items:
         for f in fields(item):
             assert isinstance(getattr(item, f.name), (str, tuple))
+
+
+def test_an_item_the_app_filed_says_so_in_its_provenance_line():
+    ours = s.Source("Goal", "Goal/1", date(2026, 3, 16), "", by_this_app=True)
+    theirs = s.Source("Goal", "Goal/2", date(2026, 3, 16), "Dr. Amara Okafor")
+    assert pages.source_text(ours) == "Goal · recorded 16 Mar 2026 · filed by this app"
+    assert "filed by this app" not in pages.source_text(theirs)
