@@ -123,6 +123,7 @@ def test_the_summary_with_details_folded_fits_in_2000_px_at_1280(browser_context
     page.add_style_tag(content=f"#smart-app {{ height: {height + 10}px !important; }}")
     page.wait_for_timeout(300)
     screenshot(page, "glance-summary-1280-folded")
+    print(f"Sofia's summary at 1280 px, details folded: {height} px")
     assert height <= 2000, height
 
 
