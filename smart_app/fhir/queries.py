@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -365,6 +365,50 @@ class _Section:
         return SectionFetch(self.key, tuple(self.resources.values()), state, tuple(self.notes))
 
 
+# Threads shared by every launch of the process, made once rather than ~20 per launch. A search or read
+# never waits on a section, so the two pools cannot deadlock; they are large because their threads
+# mostly wait: what bounds the EHR's load is the gateway's per-launch semaphore and its lane's fair cap.
+SEARCH_THREADS = 256
+SECTION_THREADS = 256
+_search_pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="fhir-search")
+_section_pool = ThreadPoolExecutor(max_workers=SECTION_THREADS, thread_name_prefix="fhir-section")
+
+
+class LaunchTasks:
+    """One launch's tasks on a shared pool: what it submitted, so that it can drop what has not started
+    when the page is left, and wait for what has."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._futures: list[Future[Any]] = []
+        self._cancelled = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        with self._lock:
+            if self._cancelled:  # as a shut-down executor does: the launch is over
+                raise RuntimeError("cannot schedule new tasks for a launch that has ended")
+            future = self._pool.submit(fn, *args)
+            self._futures.append(future)
+        return future
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            futures = list(self._futures)
+        for future in futures:
+            future.cancel()
+
+    def wait(self) -> None:
+        with self._lock:
+            futures = list(self._futures)
+        wait(futures)
+
+
+def search_tasks() -> LaunchTasks:
+    return LaunchTasks(_search_pool)
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     gateway: FhirReader
@@ -372,7 +416,7 @@ class _Context:
     profile: QueryProfile
     today: date
     capabilities: CapabilitiesOnce
-    pool: ThreadPoolExecutor  # for the searches and reads inside a section; they never wait on each other
+    pool: LaunchTasks  # for the searches and reads inside a section; they never wait on each other
 
 
 def fetch_sections(
@@ -394,9 +438,7 @@ def fetch_sections(
         raise ValueError(f"unknown summary sections: {unknown}")
     if not keys:
         return
-    # Section threads mostly wait on their searches; the gateway's semaphore is what bounds the EHR's load.
-    inner = ThreadPoolExecutor(max_workers=max(1, gateway.concurrency), thread_name_prefix="fhir-search")
-    outer = ThreadPoolExecutor(max_workers=len(keys) + 1, thread_name_prefix="fhir-section")
+    inner, outer = search_tasks(), LaunchTasks(_section_pool)
     context = _Context(gateway, patient_id, profile, today, CapabilitiesOnce(capabilities), inner)
     try:
         if any(consults_capabilities(key, profile) for key in keys):
@@ -408,9 +450,10 @@ def fetch_sections(
         for future in as_completed(futures):
             yield future.result()
     finally:
-        inner.shutdown(wait=False, cancel_futures=True)
-        outer.shutdown(wait=True, cancel_futures=True)
-        inner.shutdown(wait=True)
+        inner.cancel()
+        outer.cancel()
+        outer.wait()
+        inner.wait()
 
 
 def _ask_early(capabilities: CapabilitiesOnce) -> None:
@@ -651,9 +694,9 @@ def fetch_updated_since(
         return UpdatedSince()
     params = (patient_param(patient_id, profile), ("_lastUpdated", f"gt{fhir_instant(since)}"),
               ("_count", str(profile.page_size)))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(asked), gateway.concurrency)),
-                            thread_name_prefix="fhir-updated") as pool:
-        answers = list(zip(asked, pool.map(partial(_updated_of_type, gateway, params, max_pages), asked), strict=True))
+    tasks = search_tasks()
+    futures = [tasks.submit(_updated_of_type, gateway, params, max_pages, t) for t in asked]
+    answers = [(t, future.result()) for t, future in zip(asked, futures, strict=True)]
     return UpdatedSince(
         references=frozenset(ref for _, found in answers if found is not None for ref in found),
         supported=frozenset(t for t, found in answers if found is not None),
