@@ -24,7 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-MAX_IN_FLIGHT_PER_EHR = 48  # per process; a launch alone asks for at most its tenant's concurrency (20)
+MAX_IN_FLIGHT_PER_EHR = 64  # per process; a launch alone asks for at most its tenant's concurrency (32)
 
 
 class FairSlots:

@@ -406,7 +406,13 @@ class LaunchTasks:
 
 
 def search_tasks() -> LaunchTasks:
+    """Tasks that send requests and never wait on another task."""
     return LaunchTasks(_search_pool)
+
+
+def section_tasks() -> LaunchTasks:
+    """Tasks that may wait on search tasks (never the other way round)."""
+    return LaunchTasks(_section_pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +444,7 @@ def fetch_sections(
         raise ValueError(f"unknown summary sections: {unknown}")
     if not keys:
         return
-    inner, outer = search_tasks(), LaunchTasks(_section_pool)
+    inner, outer = search_tasks(), section_tasks()
     context = _Context(gateway, patient_id, profile, today, CapabilitiesOnce(capabilities), inner)
     try:
         if any(consults_capabilities(key, profile) for key in keys):

@@ -136,7 +136,7 @@ def _section_lines(keys) -> Iterator[str]:
     urls = _curation_urls()
     fetched: dict[str, SectionFetch] = {}
     try:
-        for fetch in summary.fetches(launch, current_tenant(), keys):
+        for fetch in services().tracking.fetches(launch, current_tenant(), keys):
             fetched[fetch.key] = fetch
             if fetch.key == "patient":
                 banner = summary_models.banner_from(s.patient_header(fetch, patient_id=launch.patient_id),
