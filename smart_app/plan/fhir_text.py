@@ -41,9 +41,14 @@ class Code:
     display: str = ""
 
 
-# Parsed JSON objects are dicts: checked first, in C, before the slower Mapping ABC check.
+_NEVER_MAPPINGS = (str, list, tuple, int, float, type(None))
+
+
 def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
+    """isinstance(value, Mapping), with parsed JSON's own types answered in C before the ABC check."""
+    if isinstance(value, dict):
+        return True
+    return not isinstance(value, _NEVER_MAPPINGS) and isinstance(value, Mapping)
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
@@ -214,6 +219,8 @@ def is_entered_in_error(resource: Any) -> bool:
 
 
 def _says_entered_in_error(value: Any) -> bool:
+    if value is None:
+        return False
     if isinstance(value, str):
         return value.strip().lower() == ENTERED_IN_ERROR
     concept = as_mapping(value)
