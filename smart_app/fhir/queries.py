@@ -155,6 +155,11 @@ class CapabilitiesOnce:
             raise self._error
         return self._value
 
+    def known(self) -> Capabilities | None:
+        """The capabilities if they have been read already (without asking); else None."""
+        with self._lock:
+            return self._value if self._asked else None
+
 
 def consults_capabilities(key: str, profile: QueryProfile) -> bool:
     """Whether section `key` chooses any of its searches by the CapabilityStatement on this site."""
@@ -589,11 +594,54 @@ def _resolve_references(section: _Section, context: _Context, rounds: Sequence[R
             section.note(LOOKUP_CAPPED_NOTE, incomplete=True)
             wanted = wanted[:budget]
         budget -= len(wanted)
-        reads = [context.pool.submit(_read_or_none, context.gateway, reference) for reference in wanted]
-        found = [future.result() for future in reads]
+        found = _read_all(context, wanted)
         if any(resource is None for resource in found):
             section.note(LOOKUP_FAILED_NOTE, incomplete=True)
         section.add(resource for resource in found if resource is not None)
+
+
+BATCH_MAX_IDS = 50  # per `_id` search: keeps its URL well under the common 8 kB limit
+
+
+def _read_all(context: _Context, wanted: Sequence[str]) -> list[FhirJson | None]:
+    """The resources at `wanted` ("Type/id"), in order; None for any the EHR cannot give. Several of
+    one type are asked in one `Type?_id=a,b,c` search (where the server does not say it lacks `_id`),
+    all types at once; whatever that search did not bring back is read one by one, as before."""
+    by_type: dict[str, list[str]] = {}
+    for reference in wanted:
+        kind, rid = reference.split("/", 1)
+        by_type.setdefault(kind, []).append(rid)
+    batches = [(kind, ids[i:i + BATCH_MAX_IDS]) for kind, ids in by_type.items()
+               if len(ids) > 1 and _may_batch(kind, context.capabilities.known())
+               for i in range(0, len(ids), BATCH_MAX_IDS)]
+    batched = {reference for kind, ids in batches for reference in (f"{kind}/{rid}" for rid in ids)}
+    singles = {ref: context.pool.submit(_read_or_none, context.gateway, ref) for ref in wanted if ref not in batched}
+    found: dict[str, FhirJson] = {}
+    for future in [context.pool.submit(_batch_or_nothing, context, kind, ids) for kind, ids in batches]:
+        found.update(future.result())
+    singles.update({ref: context.pool.submit(_read_or_none, context.gateway, ref)
+                    for ref in batched if ref not in found})
+    return [found[ref] if ref in found else singles[ref].result() for ref in wanted]
+
+
+def _may_batch(resource_type: str, capabilities: Capabilities | None) -> bool:
+    if capabilities is None or not capabilities.known:
+        return True
+    return capabilities.supports_search(resource_type) and "_id" in capabilities.search_param_names(resource_type)
+
+
+def _batch_or_nothing(context: _Context, resource_type: str, ids: Sequence[str]) -> dict[str, FhirJson]:
+    """The resources of one `_id` search by "Type/id"; nothing when it is refused or fails (they are
+    then read one by one). Only resources of the asked type and ids count, whatever else came back."""
+    params = (("_id", ",".join(ids)), ("_count", str(len(ids))))
+    try:
+        result = context.gateway.search(resource_type, params, max_pages=1)
+    except TokenExpired:
+        raise
+    except FhirAccessError:
+        return {}
+    asked = {f"{resource_type}/{rid}" for rid in ids}
+    return {key: r for r in result.resources if (key := resource_key(r)) in asked}
 
 
 def _unresolved(section: _Section, round_: ReferenceRound) -> list[str]:
