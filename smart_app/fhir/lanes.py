@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -108,15 +108,27 @@ def pooled_session(base_url: str, pool_size: int) -> requests.Session:
     return session
 
 
-_lanes: dict[str, EhrLane] = {}
+MAX_LANES = 64  # EHR base URLs a process remembers; a lane forgotten closes once no gateway holds it
+
+_lanes: OrderedDict[str, EhrLane] = OrderedDict()
+_lanes_pid = os.getpid()
 _lanes_lock = threading.Lock()
 
 
 def lane_for(base_url: str) -> EhrLane:
-    """This process's lane to the EHR at `base_url` (one per base URL, made on first use)."""
+    """This process's lane to the EHR at `base_url` (one per base URL, made on first use). A forked
+    worker makes its own: connections are never shared between processes."""
+    global _lanes_pid
     key = base_url.rstrip("/")
     with _lanes_lock:
+        if _lanes_pid != os.getpid():
+            _lanes.clear()
+            _lanes_pid = os.getpid()
         lane = _lanes.get(key)
         if lane is None:
             lane = _lanes[key] = EhrLane(key)
+            while len(_lanes) > MAX_LANES:
+                _lanes.popitem(last=False)
+        else:
+            _lanes.move_to_end(key)
         return lane

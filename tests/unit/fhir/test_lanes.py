@@ -110,3 +110,11 @@ def test_proxy_settings_are_read_once_for_the_lane(monkeypatch):
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError):
         FairSlots(0)
+
+
+def test_a_forked_worker_makes_its_own_lanes(monkeypatch):
+    import smart_app.fhir.lanes as lanes
+
+    before = lane_for("https://forked.example/fhir")
+    monkeypatch.setattr(lanes, "_lanes_pid", -1)  # as if this process were the parent's fork
+    assert lane_for("https://forked.example/fhir") is not before
