@@ -47,8 +47,8 @@ CLIENT_ID = "spoc-bench"
 LATENCY_MS = 50
 RUNS = 5
 SITE_CONCURRENCY = Quirks().concurrency  # what a site gets unless its tenant file says otherwise
-OTHER_CONCURRENCY = (8, 24)  # reported next to it
-TARGET_RATIO = 1.5
+OTHER_CONCURRENCY = (8, 20)  # reported next to it
+TARGET_RATIO = 1.2
 LARGE_PATIENT_ID = "large-1"
 SANDBOX_START_TIMEOUT_S = 120
 HTTP_TIMEOUT_S = 30
@@ -62,10 +62,10 @@ LONE_READS = 10  # sequential requests that price one round trip of the bound
 class LargePatientSizes:
     """Arguments of sandbox.data.large.build_large_patient."""
 
-    medication_orders: int = 2000
+    medication_orders: int = 2000  # the page cap (20 pages of 100): all fetched
     encounters: int = 2000
     conditions: int = 300
-    other: int = 800
+    other: int = 5700  # observations, procedures (all fetched) and referrals: 10,002 resources in all
 
 
 @dataclass(frozen=True, slots=True)

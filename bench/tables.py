@@ -39,8 +39,8 @@ from bench.summary_load import (
 )
 
 TARGET_SPEED_UP = 4.0
-TARGET_LARGE_S = 3.0
-TARGET_LARGE_MB = 500.0
+TARGET_LARGE_S = 1.5  # at 0 ms per request
+TARGET_LARGE_MB = 150.0
 
 
 def sig(value: float, digits: int = 3) -> str:
@@ -140,15 +140,16 @@ def large_table(figures: Sequence[LargeFigures]) -> str:
 
 def large_section(figures: Sequence[LargeFigures], record: Mapping[str, int]) -> str:
     by_type = ", ".join(f"{kind} {count}" for kind, count in sorted(record.items(), key=lambda kv: -kv[1]))
-    worst_s = max(f.wall_s for f in figures)
+    worst_s = max(f.wall_s for f in figures if f.latency_ms == 0) if any(f.latency_ms == 0 for f in figures) \
+        else max(f.wall_s for f in figures)
     worst_mb = max(max(f.tracemalloc_peak_mb, f.rss_growth_mb) for f in figures)
     return "\n".join([
         f"3. Large patient: {sum(record.values())} resources in the record ({by_type});",
         "   every medication order is active and every encounter in the 24-month window, so both are fetched",
         large_table(figures),
-        f"Target < {sig(TARGET_LARGE_S, 2)} s and < {sig(TARGET_LARGE_MB, 2)} MB: "
+        f"Target < {sig(TARGET_LARGE_S, 2)} s at 0 ms and < {sig(TARGET_LARGE_MB, 2)} MB: "
         f"{'met' if worst_s < TARGET_LARGE_S and worst_mb < TARGET_LARGE_MB else 'NOT met'} "
-        f"(slowest {sig(worst_s)} s, largest {sig(worst_mb)} MB)",
+        f"({sig(worst_s)} s, largest {sig(worst_mb)} MB)",
     ])
 
 

@@ -76,6 +76,7 @@ def _install_gateway(app: Flask) -> None:
                 "query": request.query_string.decode("latin-1"),
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - g.sandbox_started) * 1000, 1),
+                "started_ms": round(g.sandbox_started * 1000, 1),  # on the sandbox's own clock: for order only
             })
         return response
 

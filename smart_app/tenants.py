@@ -27,7 +27,10 @@ QUIRK_DEFAULTS: dict[str, Any] = {
     "condition_categories_separately": True,
     "page_size": 100,
     "max_pages": 20,
-    "concurrency": 20,  # in-flight FHIR requests per launch (a summary is ~20); lower it for EHRs that rate-limit
+    # In-flight FHIR requests per launch: a summary's first round (~20 searches, and the review's 5
+    # "changed since signing" searches) all leave at once. Lower it for EHRs that rate-limit; every
+    # launch of a process also shares its EHR's fair cap (fhir.lanes).
+    "concurrency": 32,
     "max_transaction_entries": 0,  # 0: no known cap; above a cap the plan is written resource by resource
 }
 SETTINGS = frozenset({
@@ -57,7 +60,7 @@ class Quirks:
     condition_categories_separately: bool = True
     page_size: int = 100
     max_pages: int = 20
-    concurrency: int = 20
+    concurrency: int = 32
     max_transaction_entries: int = 0
 
 

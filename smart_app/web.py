@@ -96,7 +96,7 @@ class CleanFormRequest(Request):
 def shown(value: object) -> object:
     """What a template's `{{ value }}` prints: text with its bidi controls isolated (plan.text.isolated),
     so a value never reorders the page around it; Markup (already built by the app) as it is."""
-    if isinstance(value, str) and not isinstance(value, Markup):
+    if type(value) is str or (isinstance(value, str) and not isinstance(value, Markup)):  # plain str first: most
         return isolated(value)
     return value
 

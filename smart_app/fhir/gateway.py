@@ -6,7 +6,8 @@ One gateway lives for one launch (one summary load). It
 - sends the bearer token only to URLs under its base (R35), checked before anything is sent;
 - follows `link[next]` verbatim up to a page cap and says when it stopped early (R36);
 - retries 429 and 503 honouring Retry-After, with capped exponential backoff and jitter (R44);
-- bounds in-flight requests with a semaphore shared by every thread using it (R44);
+- bounds in-flight requests with a semaphore shared by every thread using it (R44), and sends
+  through its EHR's lane (`fhir.lanes`): one pooled session and a fair per-process cap for every launch;
 - never sends the same GET twice: a thread-safe cache with in-flight coalescing (R45);
 - turns OperationOutcome entries of a searchset into notes, or a failure when fatal (R43);
 - reads every EHR body through one parser with size and depth limits (`fhir.bodies`), so a
@@ -34,11 +35,11 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from smart_app.clock import Clock
 from smart_app.errors import FhirAccessError, ForeignUrl, ScopeDenied, TokenExpired
 from smart_app.fhir.bodies import UNREADABLE, parse_ehr_json, read_within_limit
+from smart_app.fhir.lanes import EhrLane, lane_for
 
 FhirJson = Mapping[str, Any]
 
@@ -160,6 +161,7 @@ class FhirGateway:
         max_backoff_s: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        lane: EhrLane | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
@@ -178,7 +180,8 @@ class FhirGateway:
         self._sleep = sleep
         self._clock = clock or Clock().now
         self._rng = rng or random.Random()
-        self._session = session or _pooled_session(concurrency)
+        self._lane = lane or lane_for(self.base_url)
+        self._session = session or self._lane.session
         self._on_request = on_request
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
@@ -303,7 +306,7 @@ class FhirGateway:
         status: int | None = None
         started = time.monotonic()
         try:
-            with self._slots:
+            with self._slots, self._lane.slots.held(self):
                 with self._lock:
                     self._sent += 1
                 response = read_within_limit(self._session.request(
@@ -367,7 +370,7 @@ class FhirGateway:
         status: int | None = None
         started = time.monotonic()
         try:
-            with self._slots:
+            with self._slots, self._lane.slots.held(self):
                 with self._lock:
                     self._sent += 1
                 response = read_within_limit(self._session.get(url, headers=headers, timeout=self._timeout_s,
@@ -620,11 +623,3 @@ def _retry_after_s(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - now).total_seconds())
-
-
-def _pooled_session(concurrency: int) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -154,6 +154,11 @@ class CapabilitiesOnce:
         if self._error is not None:
             raise self._error
         return self._value
+
+    def known(self) -> Capabilities | None:
+        """The capabilities if they have been read already (without asking); else None."""
+        with self._lock:
+            return self._value if self._asked else None
 
 
 def consults_capabilities(key: str, profile: QueryProfile) -> bool:
@@ -365,6 +370,56 @@ class _Section:
         return SectionFetch(self.key, tuple(self.resources.values()), state, tuple(self.notes))
 
 
+# Threads shared by every launch of the process, made once rather than ~20 per launch. A search or read
+# never waits on a section, so the two pools cannot deadlock; they are large because their threads
+# mostly wait: what bounds the EHR's load is the gateway's per-launch semaphore and its lane's fair cap.
+SEARCH_THREADS = 256
+SECTION_THREADS = 256
+_search_pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="fhir-search")
+_section_pool = ThreadPoolExecutor(max_workers=SECTION_THREADS, thread_name_prefix="fhir-section")
+
+
+class LaunchTasks:
+    """One launch's tasks on a shared pool: what it submitted, so that it can drop what has not started
+    when the page is left, and wait for what has."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._futures: list[Future[Any]] = []
+        self._cancelled = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        with self._lock:
+            if self._cancelled:  # as a shut-down executor does: the launch is over
+                raise RuntimeError("cannot schedule new tasks for a launch that has ended")
+            future = self._pool.submit(fn, *args)
+            self._futures.append(future)
+        return future
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            futures = list(self._futures)
+        for future in futures:
+            future.cancel()
+
+    def wait(self) -> None:
+        with self._lock:
+            futures = list(self._futures)
+        wait(futures)
+
+
+def search_tasks() -> LaunchTasks:
+    """Tasks that send requests and never wait on another task."""
+    return LaunchTasks(_search_pool)
+
+
+def section_tasks() -> LaunchTasks:
+    """Tasks that may wait on search tasks (never the other way round)."""
+    return LaunchTasks(_section_pool)
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     gateway: FhirReader
@@ -372,7 +427,7 @@ class _Context:
     profile: QueryProfile
     today: date
     capabilities: CapabilitiesOnce
-    pool: ThreadPoolExecutor  # for the searches and reads inside a section; they never wait on each other
+    pool: LaunchTasks  # for the searches and reads inside a section; they never wait on each other
 
 
 def fetch_sections(
@@ -394,9 +449,7 @@ def fetch_sections(
         raise ValueError(f"unknown summary sections: {unknown}")
     if not keys:
         return
-    # Section threads mostly wait on their searches; the gateway's semaphore is what bounds the EHR's load.
-    inner = ThreadPoolExecutor(max_workers=max(1, gateway.concurrency), thread_name_prefix="fhir-search")
-    outer = ThreadPoolExecutor(max_workers=len(keys) + 1, thread_name_prefix="fhir-section")
+    inner, outer = search_tasks(), section_tasks()
     context = _Context(gateway, patient_id, profile, today, CapabilitiesOnce(capabilities), inner)
     try:
         if any(consults_capabilities(key, profile) for key in keys):
@@ -408,9 +461,10 @@ def fetch_sections(
         for future in as_completed(futures):
             yield future.result()
     finally:
-        inner.shutdown(wait=False, cancel_futures=True)
-        outer.shutdown(wait=True, cancel_futures=True)
-        inner.shutdown(wait=True)
+        inner.cancel()
+        outer.cancel()
+        outer.wait()
+        inner.wait()
 
 
 def _ask_early(capabilities: CapabilitiesOnce) -> None:
@@ -540,11 +594,54 @@ def _resolve_references(section: _Section, context: _Context, rounds: Sequence[R
             section.note(LOOKUP_CAPPED_NOTE, incomplete=True)
             wanted = wanted[:budget]
         budget -= len(wanted)
-        reads = [context.pool.submit(_read_or_none, context.gateway, reference) for reference in wanted]
-        found = [future.result() for future in reads]
+        found = _read_all(context, wanted)
         if any(resource is None for resource in found):
             section.note(LOOKUP_FAILED_NOTE, incomplete=True)
         section.add(resource for resource in found if resource is not None)
+
+
+BATCH_MAX_IDS = 50  # per `_id` search: keeps its URL well under the common 8 kB limit
+
+
+def _read_all(context: _Context, wanted: Sequence[str]) -> list[FhirJson | None]:
+    """The resources at `wanted` ("Type/id"), in order; None for any the EHR cannot give. Several of
+    one type are asked in one `Type?_id=a,b,c` search (where the server does not say it lacks `_id`),
+    all types at once; whatever that search did not bring back is read one by one, as before."""
+    by_type: dict[str, list[str]] = {}
+    for reference in wanted:
+        kind, rid = reference.split("/", 1)
+        by_type.setdefault(kind, []).append(rid)
+    batches = [(kind, ids[i:i + BATCH_MAX_IDS]) for kind, ids in by_type.items()
+               if len(ids) > 1 and _may_batch(kind, context.capabilities.known())
+               for i in range(0, len(ids), BATCH_MAX_IDS)]
+    batched = {reference for kind, ids in batches for reference in (f"{kind}/{rid}" for rid in ids)}
+    singles = {ref: context.pool.submit(_read_or_none, context.gateway, ref) for ref in wanted if ref not in batched}
+    found: dict[str, FhirJson] = {}
+    for future in [context.pool.submit(_batch_or_nothing, context, kind, ids) for kind, ids in batches]:
+        found.update(future.result())
+    singles.update({ref: context.pool.submit(_read_or_none, context.gateway, ref)
+                    for ref in batched if ref not in found})
+    return [found[ref] if ref in found else singles[ref].result() for ref in wanted]
+
+
+def _may_batch(resource_type: str, capabilities: Capabilities | None) -> bool:
+    if capabilities is None or not capabilities.known:
+        return True
+    return capabilities.supports_search(resource_type) and "_id" in capabilities.search_param_names(resource_type)
+
+
+def _batch_or_nothing(context: _Context, resource_type: str, ids: Sequence[str]) -> dict[str, FhirJson]:
+    """The resources of one `_id` search by "Type/id"; nothing when it is refused or fails (they are
+    then read one by one). Only resources of the asked type and ids count, whatever else came back."""
+    params = (("_id", ",".join(ids)), ("_count", str(len(ids))))
+    try:
+        result = context.gateway.search(resource_type, params, max_pages=1)
+    except TokenExpired:
+        raise
+    except FhirAccessError:
+        return {}
+    asked = {f"{resource_type}/{rid}" for rid in ids}
+    return {key: r for r in result.resources if (key := resource_key(r)) in asked}
 
 
 def _unresolved(section: _Section, round_: ReferenceRound) -> list[str]:
@@ -651,9 +748,9 @@ def fetch_updated_since(
         return UpdatedSince()
     params = (patient_param(patient_id, profile), ("_lastUpdated", f"gt{fhir_instant(since)}"),
               ("_count", str(profile.page_size)))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(asked), gateway.concurrency)),
-                            thread_name_prefix="fhir-updated") as pool:
-        answers = list(zip(asked, pool.map(partial(_updated_of_type, gateway, params, max_pages), asked), strict=True))
+    tasks = search_tasks()
+    futures = [tasks.submit(_updated_of_type, gateway, params, max_pages, t) for t in asked]
+    answers = [(t, future.result()) for t, future in zip(asked, futures, strict=True)]
     return UpdatedSince(
         references=frozenset(ref for _, found in answers if found is not None for ref in found),
         supported=frozenset(t for t, found in answers if found is not None),

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from .text import clean_text
@@ -40,30 +41,48 @@ class Code:
     display: str = ""
 
 
+_NEVER_MAPPINGS = (str, list, tuple, int, float, type(None))
+
+
+def _is_mapping(value: Any) -> bool:
+    """isinstance(value, Mapping), with parsed JSON's own types answered in C before the ABC check."""
+    if isinstance(value, dict):
+        return True
+    return not isinstance(value, _NEVER_MAPPINGS) and isinstance(value, Mapping)
+
+
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """The value if it is a JSON object, else an empty one."""
-    return value if isinstance(value, Mapping) else _EMPTY
+    return value if _is_mapping(value) else _EMPTY
 
 
 def as_list(value: Any) -> tuple[Any, ...]:
     """The items of a JSON array; a lone object counts as a one-item array; anything else is empty."""
     if isinstance(value, list | tuple):
         return tuple(value)
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         return (value,)
     return ()
 
 
 def mappings(value: Any) -> tuple[Mapping[str, Any], ...]:
     """The JSON objects in an array (see as_list), skipping anything that is not an object."""
-    return tuple(item for item in as_list(value) if isinstance(item, Mapping))
+    return tuple(item for item in as_list(value) if _is_mapping(item))
+
+
+_SHORT_STRING = 200  # codes, systems, displays and names repeat across resources: cleaned once each
+
+
+@lru_cache(maxsize=16384)
+def _cleaned_short(value: str) -> str:
+    return " ".join(clean_text(value).split())
 
 
 def string_of(value: Any) -> str:
     """A JSON string, cleaned (see clean_text), with its whitespace collapsed; numbers as text; ''
     for anything else. Every other helper reads text through this one."""
     if isinstance(value, str):
-        return " ".join(clean_text(value).split())
+        return _cleaned_short(value) if len(value) <= _SHORT_STRING else " ".join(clean_text(value).split())
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
@@ -200,6 +219,8 @@ def is_entered_in_error(resource: Any) -> bool:
 
 
 def _says_entered_in_error(value: Any) -> bool:
+    if value is None:
+        return False
     if isinstance(value, str):
         return value.strip().lower() == ENTERED_IN_ERROR
     concept = as_mapping(value)
@@ -220,7 +241,7 @@ def data_absent(value: Any) -> str:
 def _absent_reason(value: Any, depth: int) -> str | None:
     if depth > _MAX_DEPTH:
         return None
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         if string_of(value.get("url")) == DATA_ABSENT_EXTENSION:
             return string_of(value.get("valueCode")).lower()
         if string_of(value.get("system")) == DATA_ABSENT_SYSTEM:

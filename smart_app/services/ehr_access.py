@@ -66,6 +66,12 @@ class EhrAccess:
         except SmartAppError:
             return None
 
+    def known_capabilities(self, tenant: Tenant) -> Capabilities | None:
+        """The site's capabilities as last read, however long ago; None before the first read."""
+        with self._lock:
+            cached = self._capabilities.get(tenant.key)
+        return cached[1] if cached else None
+
     def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
         with self._lock:
             cached = self._capabilities.get(tenant.key)

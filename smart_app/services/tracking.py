@@ -13,14 +13,14 @@ the snapshot diff alone stands (it runs everywhere).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..audit import AuditTrail
 from ..clock import Clock
 from ..errors import InvalidInput, SmartAppError
-from ..fhir.queries import UpdatedSince, fetch_updated_since
+from ..fhir.queries import UpdatedSince, fetch_updated_since, section_tasks
 from ..plan import negotiation as n
 from ..plan.indicators import (
     ActionsOnTime,
@@ -118,7 +118,34 @@ class TrackingService:
     def current_summary(self, launch: LaunchSession, tenant: Tenant, *,
                         fetched: Mapping[str, SectionFetch] | None = None) -> MedicalSummary:
         """Today's summary of the tracked sections; sections in `fetched` are not fetched again."""
+        if fetched is None:
+            self.ask_changes_early(launch, tenant)
         return self.summary.summary(launch, tenant, TRACKED_SECTIONS, fetched=fetched).medical_summary()
+
+    def fetches(self, launch: LaunchSession, tenant: Tenant, keys: Sequence[str]) -> Iterator[SectionFetch]:
+        """The summary's sections as they arrive (SummaryService.fetches); when they are all the review
+        needs, what changed in the EHR since the signing is asked at the same time, not after them."""
+        if set(TRACKED_SECTIONS) <= set(keys):
+            self.ask_changes_early(launch, tenant)
+        return self.summary.fetches(launch, tenant, keys)
+
+    def ask_changes_early(self, launch: LaunchSession, tenant: Tenant) -> None:
+        """Send the review's `_lastUpdated` searches with the summary's first round: the signing time is
+        in our store, so they wait for nothing the summary fetches. Their answers stay in the launch's
+        gateway (it never sends a GET twice), where `updated_since` finds them once the sections are in."""
+        section_tasks().submit(self._ask_changes, launch, tenant)
+
+    def _ask_changes(self, launch: LaunchSession, tenant: Tenant) -> None:
+        signed = self.planning.latest_signed(launch)
+        if signed is None or signed.plan.signed_at is None:
+            return
+        gateway = self.ehr.gateway(launch, tenant)
+        try:  # the capabilities last read decide now; on a site's first launch, the one `metadata` read
+            capabilities = self.ehr.known_capabilities(tenant) or self.ehr.capabilities(tenant, gateway)
+            fetch_updated_since(gateway, launch.patient_id, signed.plan.signed_at, capabilities,
+                                profile=profile_for(tenant))
+        except SmartAppError as err:
+            log.info("updated_since_unavailable kind=%s", type(err).__name__)
 
     # -- the review cycle ---------------------------------------------------------------------------
 

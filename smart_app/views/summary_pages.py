@@ -167,7 +167,7 @@ def _section_lines(keys) -> Iterator[str]:
     fetched: dict[str, SectionFetch] = {}
     mapped: dict[str, s.SummarySection] = {}
     try:
-        for fetch in summary.fetches(launch, current_tenant(), keys):
+        for fetch in services().tracking.fetches(launch, current_tenant(), keys):
             fetched[fetch.key] = fetch
             if fetch.key == "patient":
                 banner = summary_models.banner_from(s.patient_header(fetch, patient_id=launch.patient_id),

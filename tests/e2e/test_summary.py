@@ -191,3 +191,18 @@ def test_an_added_item_can_be_removed_again(client, sandbox):
     remove = re.search(r'action="([^"]+/remove)"', html).group(1)
     assert client.post(remove, data={"csrf_token": token, "section": "services"}).status_code == 303
     assert "Respite care" not in stream(client, launch_id)["services"]
+
+
+def test_include_ignored_by_the_server_resolves_references_in_one_id_search_per_type(client, sandbox,
+                                                                                    plain_sandbox_only):
+    sandbox.control("config", {"include_supported": False})
+    launch_id = launch_id_of(launch(client, sandbox, "sofia-rivera"))
+    sandbox.control("requests/clear")
+    html = stream(client, launch_id)
+    log = sandbox.fhir_requests()
+    reads = [r["path"].split("/")[2] for r in log if r["path"].count("/") == 3 and "/Patient/" not in r["path"]]
+    id_searches = [r["path"].split("/")[2] for r in log if "_id=" in r["query"]]
+    assert "Practitioner" in id_searches and all(r["status"] == 200 for r in log)
+    assert len(reads) == len(set(reads))  # a type read more than once would have been one search
+    for name in expected_active("sofia-rivera")["medications"]:
+        assert str(escape(name)) in html["medications"]

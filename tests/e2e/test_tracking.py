@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sandbox.data.characters import build_resources
 from smart_app import create_app
+from smart_app.fhir.queries import UPDATED_SINCE_TYPES
 from smart_app.plan.dates import one_year_before
 from smart_app.plan.dates import add_months
 from smart_app.plan.review_cycle import DUE_SOON_DAYS
@@ -324,3 +325,24 @@ def test_the_review_comes_due_on_the_sites_interval(settings, sandbox):
         assert texts(html, "review-state") == ["Review due soon" if soon else "Review not due"]
     finally:
         app.extensions["spoc"].engine.dispose()
+
+
+def test_the_changed_since_signing_searches_leave_with_the_summary_s_first_round(app, sandbox):
+    """The signing time is in the app's store, so the review's `_lastUpdated` searches need nothing the
+    summary fetches: with a slow EHR, each of them reaches it before the first answer of the launch
+    has gone back, as every other search of the first round does."""
+    sign_a_plan(app, sandbox)
+    again = Relaunch(app, sandbox, COORDINATOR)
+    sandbox.control("config", {"latency_ms": 500})  # a round lasts at least this long, even on a busy machine
+    sandbox.control("requests/clear")
+    try:
+        again.review_banner()
+        log = sandbox.fhir_requests()
+    finally:
+        sandbox.control("config", {"latency_ms": 0})
+    first_answer_ms = min(r["started_ms"] + r["ms"] for r in log)
+    changed = [r for r in log if "_lastUpdated=" in r["query"]]
+    assert {r["path"] for r in changed} == {f"/fhir/{t}" for t in UPDATED_SINCE_TYPES}
+    assert all(r["started_ms"] < first_answer_ms for r in changed)
+    searches = [r for r in log if "_lastUpdated=" not in r["query"] and "_cursor=" not in r["query"]]
+    assert len(searches) >= 15 and all(r["started_ms"] < first_answer_ms for r in searches)

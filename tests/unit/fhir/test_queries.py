@@ -479,3 +479,77 @@ def test_a_search_the_server_lists_but_refuses_has_failed():
     assert fetched["goals"].state == SectionState.FAILED
     unknown = fetch(FakeGateway(failing={"Goal": FhirHttpError("no such search", status=404)}), "goals")
     assert unknown["goals"].state == SectionState.FAILED  # nothing known of the server: not a claim to make
+
+
+class AnswersIdSearches(FakeGateway):
+    """Answers `Type?_id=a,b` from the resources it holds (all of them, or `answered` only)."""
+
+    def __init__(self, *args, answered: set[str] | None = None, refuses_ids: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered = answered
+        self.refuses_ids = refuses_ids
+
+    def search(self, resource_type, params, *, max_pages):
+        ids = dict(params).get("_id")
+        if ids is None:
+            return super().search(resource_type, params, max_pages=max_pages)
+        with self._lock:
+            self.searches.append((resource_type, tuple(params)))
+        if self.refuses_ids:
+            raise FhirHttpError("unknown parameter _id", status=400)
+        keys = [f"{resource_type}/{rid}" for rid in ids.split(",")]
+        return a_result(*(self.resources[k] for k in keys
+                          if k in self.resources and (self.answered is None or k in self.answered)))
+
+
+def _encounters_seen_by(*doctors: str) -> SearchResult:
+    return a_result(*({"resourceType": "Encounter", "id": f"e{i}", "period": {"start": "2024-05-01"},
+                       "participant": [{"individual": {"reference": f"Practitioner/{dr}"}}],
+                       "serviceProvider": {"reference": "Organization/org1"}} for i, dr in enumerate(doctors)))
+
+
+DOCTORS = [{"resourceType": "Practitioner", "id": dr} for dr in ("dr1", "dr2", "dr3")]
+LAKESIDE = {"resourceType": "Organization", "id": "org1"}
+
+
+def test_references_the_server_did_not_include_are_read_in_one_id_search_per_type():
+    gateway = AnswersIdSearches(results={"Encounter": _encounters_seen_by("dr1", "dr2", "dr3")},
+                                resources=[*DOCTORS, LAKESIDE])
+
+    encounters = fetch(gateway, "encounters", profile=QueryProfile(include_supported=False))["encounters"]
+
+    assert gateway.params_of("Practitioner") == [{"_id": ["dr1,dr2,dr3"], "_count": ["3"]}]
+    assert gateway.reads == ["Organization/org1"]  # alone of its type: read
+    assert {r["id"] for r in encounters.resources if r["resourceType"] == "Practitioner"} == {"dr1", "dr2", "dr3"}
+    assert encounters.state is SectionState.COMPLETE and encounters.notes == ()
+
+
+def test_what_an_id_search_did_not_bring_back_is_read_one_by_one():
+    gateway = AnswersIdSearches(results={"Encounter": _encounters_seen_by("dr1", "dr2", "dr3")},
+                                resources=[*DOCTORS, LAKESIDE], answered={"Practitioner/dr1"})
+
+    encounters = fetch(gateway, "encounters", profile=QueryProfile(include_supported=False))["encounters"]
+
+    assert sorted(gateway.reads) == ["Organization/org1", "Practitioner/dr2", "Practitioner/dr3"]
+    assert {r["id"] for r in encounters.resources if r["resourceType"] == "Practitioner"} == {"dr1", "dr2", "dr3"}
+
+
+def test_a_server_that_refuses_id_searches_gets_the_reads_and_the_section_is_whole():
+    gateway = AnswersIdSearches(results={"Encounter": _encounters_seen_by("dr1", "dr2", "dr3")},
+                                resources=[*DOCTORS, LAKESIDE], refuses_ids=True)
+
+    encounters = fetch(gateway, "encounters", profile=QueryProfile(include_supported=False))["encounters"]
+
+    assert sorted(gateway.reads) == ["Organization/org1", "Practitioner/dr1", "Practitioner/dr2", "Practitioner/dr3"]
+    assert encounters.state is SectionState.COMPLETE and encounters.notes == ()
+
+
+def test_no_id_search_where_the_capability_statement_does_not_list_id():
+    gateway = AnswersIdSearches(results={"Encounter": _encounters_seen_by("dr1", "dr2")},
+                                resources=[*DOCTORS, LAKESIDE])
+
+    fetch(gateway, "encounters", "equipment", profile=QueryProfile(include_supported=False),
+          capabilities=capabilities_with("Encounter", "Device", "Practitioner"))
+
+    assert gateway.params_of("Practitioner") == []
+    assert sorted(gateway.reads) == ["Organization/org1", "Practitioner/dr1", "Practitioner/dr2"]
