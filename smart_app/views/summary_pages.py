@@ -56,7 +56,7 @@ def banner_helper():
 def show():
     layout = [(region, [(key, s.SECTION_TITLES.get(key, key)) for key in keys]) for region, keys in LAYOUT]
     return render_template("summary/show.html", layout=layout, need_banner=current_launch().need_patient_banner,
-                           glance=_glance({}, {}), fold_url=url_for("summary.fold"))
+                           glance=_glance({}, {}, _current_plan()), fold_url=url_for("summary.fold"))
 
 
 @bp.get("/sections")
@@ -74,7 +74,7 @@ def full():
     curation = summary.curation(launch)
     rendered = {key: _section_view(found.section(key), curation) for key in SECTION_KEYS}
     layout = [(region, [rendered[k] for k in keys]) for region, keys in LAYOUT]
-    glance = _glance({key: found.section(key) for key in GLANCE_SECTIONS}, curation.items)
+    glance = _glance({key: found.section(key) for key in GLANCE_SECTIONS}, curation.items, _current_plan())
     return render_template("summary/full.html", layout=layout, banner=summary_models.banner_from(found.header, found.today),
                            urls=_curation_urls(), need_banner=launch.need_patient_banner, glance=glance,
                            folded=frozenset(), expand_items=True)
@@ -87,12 +87,14 @@ def fold():
     return Response(status=204)
 
 
-def _glance(sections, curations) -> Glance:
+def _current_plan():
+    version = services().planning.current(current_launch())
+    return version.plan if version else None
+
+
+def _glance(sections, curations, plan) -> Glance:
     """The first screen from the sections read so far (those missing show as loading)."""
-    launch, found = current_launch(), services()
-    version = found.planning.current(launch)
-    return at_a_glance(sections, today=found.summary.clock.today(), plan=version.plan if version else None,
-                       curations=curations)
+    return at_a_glance(sections, today=services().summary.clock.today(), plan=plan, curations=curations)
 
 
 def _requested_keys() -> tuple[str, ...]:
@@ -166,6 +168,7 @@ def _section_lines(keys) -> Iterator[str]:
     folded = summary.folded(launch)
     fetched: dict[str, SectionFetch] = {}
     mapped: dict[str, s.SummarySection] = {}
+    plan = _current_plan()
     try:
         for fetch in services().tracking.fetches(launch, current_tenant(), keys):
             fetched[fetch.key] = fetch
@@ -179,7 +182,7 @@ def _section_lines(keys) -> Iterator[str]:
                                                    urls=urls, folded=folded))
             if fetch.key in GLANCE_SECTIONS:  # redraw the parts of the first screen this section feeds
                 mapped[fetch.key] = section
-                for part in _glance(mapped, curation.items).parts:
+                for part in _glance(mapped, curation.items, plan).parts:
                     if part.section == fetch.key:
                         yield _line(f"glance-{part.key}", render_template("summary/_glance_part.html", part=part))
         review = progress_pages.review_banner(fetched)  # a due review or new events, shown first ("" if none)
