@@ -51,6 +51,7 @@ from sandbox.scopes import understood
 from sandbox.search import reference_id, references_in
 from sandbox.state import EXTENSION, SandboxState
 from sandbox.tokens import Authorization, LaunchContext
+from smart_app.clock import Clock
 from smart_app.fhir.queries import QueryProfile, planned_searches
 from smart_app.launch.scopes import requested_scopes
 from smart_app.plan.record import SECTION_KEYS
@@ -541,7 +542,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def prepare(spec: ServerSpec, base_url: str, now: float) -> BenchEhr:
     """Record the sandbox's answers for `spec.patients` under `base_url`; the handler that serves them."""
-    today = spec.today or date.today()
+    today = spec.today or Clock().today()
     config = SandboxConfig(clients=[SandboxClient(spec.client_id, spec.redirect_uris)], today=today)
     recorder = Recorder(base_url, config)
     scope = requested_scopes(kind="ehr", write_mode="careplan", v2=True)

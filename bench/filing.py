@@ -21,7 +21,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -30,6 +30,7 @@ from bench.plan_edits import Person
 from bench.summary_load import LATENCY_MS, SandboxSpec, bench_tenant, sandbox_running
 from bench.tables import render_table, sig
 from smart_app import create_app
+from smart_app.clock import Clock
 from smart_app.config import Settings
 from smart_app.plan.model import Goal, NegotiatedAction, Owner, Plan, PlanState, Role, SignOff
 from smart_app.store import upgrade
@@ -78,7 +79,7 @@ def real_size_plan(signed_at: datetime) -> Plan:
 
 def filing_figures(latency_ms: int = LATENCY_MS) -> list[FilingFigures]:
     figures = []
-    with sandbox_running(SandboxSpec(latency_ms, date.today())) as sandbox:
+    with sandbox_running(SandboxSpec(latency_ms, Clock().today())) as sandbox:
         for strategy in STRATEGIES:
             with tempfile.TemporaryDirectory() as folder:
                 url = f"sqlite:///{Path(folder) / 'spoc.db'}"
@@ -99,7 +100,7 @@ def filing_figures(latency_ms: int = LATENCY_MS) -> list[FilingFigures]:
 def _file_once(app, sandbox, strategy: Strategy) -> FilingFigures:
     sandbox.control("config", {**RESET, **strategy.ehr})
     person = Person(app, sandbox)
-    now = datetime.now(UTC)
+    now = Clock().now()
     app.extensions["spoc"].services.planning.plans.save(sandbox.iss, PATIENT, real_size_plan(now), base_version=None,
                                                          saved_by="Amara Okafor", now=now)
     html = person.client.get(f"{person.base}filing").get_data(as_text=True)

@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,6 +29,7 @@ from cryptography.fernet import Fernet
 from bench.summary_load import SandboxSpec, bench_tenant, sandbox_running
 from bench.tables import render_table, sig
 from smart_app import create_app
+from smart_app.clock import Clock
 from smart_app.config import Settings
 from smart_app.store import upgrade
 from smart_app.tenants import TenantRegistry
@@ -109,7 +109,7 @@ class Person:
 
 def plan_edit_figures(sizes: EditSizes = EditSizes()) -> EditFigures:
     postgres = _postgres()
-    with tempfile.TemporaryDirectory() as folder, sandbox_running(SandboxSpec(0, date.today())) as sandbox:
+    with tempfile.TemporaryDirectory() as folder, sandbox_running(SandboxSpec(0, Clock().today())) as sandbox:
         url = postgres or f"sqlite:///{Path(folder) / 'spoc.db'}"
         upgrade(url)
         settings = Settings(tenants_file=Path(folder) / "unused.toml", token_keys=(Fernet.generate_key().decode(),),

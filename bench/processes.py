@@ -14,13 +14,13 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 
 import requests
 
 from bench.ehr_server import READY, ServerSpec
 from bench.summary_load import HTTP_TIMEOUT_S, BenchSandbox, SandboxSpec
+from smart_app.clock import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 PROC = Path("/proc")
@@ -103,7 +103,7 @@ class EhrProcess:
 @contextmanager
 def bench_ehr_running(spec: ServerSpec) -> Iterator[EhrProcess]:
     """`python -m bench.ehr_server` in a child process, stopped on the way out."""
-    spec = replace(spec, today=spec.today or date.today())
+    spec = replace(spec, today=spec.today or Clock().today())
     process = subprocess.Popen(ehr_command(spec), cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         url = _ready_url(process)
