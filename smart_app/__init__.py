@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     from .views.about_pages import bp as about_bp
     from .views.family_copy_pages import bp as family_copy_bp
     from .views.family_copy_pages import links_bp
+    from .views.family_pages import bp as family_bp
     from .views.home import bp as home_bp
     from .views.plan_pages import bp as review_bp
     from .views.progress_pages import bp as tracking_bp
@@ -99,7 +100,8 @@ def create_app(settings: Settings | None = None, tenants: TenantRegistry | None 
     web.register(app)
     app.register_blueprint(launch_bp)
     app.register_blueprint(home_bp)
-    for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, links_bp, tracking_bp, writeback_bp):
+    for blueprint in (summary_bp, review_bp, about_bp, family_copy_bp, links_bp, tracking_bp, writeback_bp,
+                      family_bp):
         app.register_blueprint(blueprint)
     return app
 

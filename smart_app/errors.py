@@ -37,6 +37,13 @@ class SessionExpired(LaunchError):
     title = "This session has ended"
 
 
+class NotForThisUser(SmartAppError):
+    """A page or action that is not for the person signed in (a family login on a professional page)."""
+
+    http_status = 403
+    title = "This page is not available to you"
+
+
 class FhirAccessError(SmartAppError):
     http_status = 502
     title = "The EHR could not be reached"

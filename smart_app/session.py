@@ -25,6 +25,10 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+PROFESSIONAL_AUDIENCE = "professional"
+FAMILY_AUDIENCE = "family"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAuthorization:
     iss: str
@@ -55,6 +59,12 @@ class LaunchSession:
     token_version: int
     has_refresh_token: bool
     acting_role: str | None = None
+    audience: str = "professional"  # "family": the patient or a parent signed in through the portal
+    person_name: str | None = None  # a family launch: who signed in, as the EHR names them
+
+    @property
+    def is_family(self) -> bool:
+        return self.audience == FAMILY_AUDIENCE
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -157,6 +167,8 @@ class SessionStore:
         browser: str,
         tokens: TokenSet,
         token_endpoint: str,
+        audience: str = PROFESSIONAL_AUDIENCE,
+        person_name: str | None = None,
     ) -> str:
         launch_id = new_handle()
         now = self.clock()
@@ -180,6 +192,8 @@ class SessionStore:
                     token_version=1,
                     created_at=now,
                     last_seen_at=now,
+                    audience=audience,
+                    person_name=person_name,
                 )
             )
         return launch_id
@@ -316,4 +330,6 @@ def _session_from(row) -> LaunchSession:
         token_version=row.token_version,
         has_refresh_token=row.refresh_token is not None,
         acting_role=row.acting_role,
+        audience=row.audience,
+        person_name=row.person_name,
     )

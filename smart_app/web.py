@@ -13,7 +13,7 @@ from flask.wrappers import Request
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from .errors import InvalidInput, SessionExpired, SmartAppError
+from .errors import InvalidInput, NotForThisUser, SessionExpired, SmartAppError
 from .plan.text import clean_text, isolated
 from .security import BROWSER_COOKIE, same_secret
 from .session import LaunchSession
@@ -45,10 +45,16 @@ def current_tenant() -> Tenant | None:
     return g.get("tenant")
 
 
-def bind_launch(launch_id: str) -> LaunchSession:
-    """Load the launch named in the URL for this browser; sets g.launch and g.tenant."""
+def bind_launch(launch_id: str, *, family: bool = False) -> LaunchSession:
+    """Load the launch named in the URL for this browser; sets g.launch and g.tenant. A family launch
+    reaches only the family's pages (`family=True`), a professional launch only the others."""
     state = app_state()
     launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE))
+    if launch.is_family is not family:
+        state.audit.record("page", "denied", iss=launch.iss, patient_id=launch.patient_id, user=launch.fhir_user,
+                           launch_id=launch.launch_id, reason="wrong-audience")
+        raise NotForThisUser("This page is for the care team." if launch.is_family
+                             else "This page is for the patient and family.")
     g.launch = launch
     g.tenant = state.tenants.for_iss(launch.iss)
     return launch
@@ -61,14 +67,15 @@ def check_csrf(launch: LaunchSession) -> None:
         raise InvalidInput("This form has expired. Reload the page and try again.")
 
 
-def launch_blueprint(name: str, import_name: str) -> Blueprint:
-    """A blueprint whose pages live under /p/<launch_id>/: each request is bound to its launch
-    (R29: two charts in one browser never share one), and every POST is CSRF-checked."""
-    bp = Blueprint(name, import_name, url_prefix="/p/<launch_id>")
+def launch_blueprint(name: str, import_name: str, *, family: bool = False) -> Blueprint:
+    """A blueprint whose pages live under /p/<launch_id>/ (the family's under /f/<launch_id>/): each
+    request is bound to its launch (R29: two charts in one browser never share one), a family launch
+    reaches only the family's pages, and every POST is CSRF-checked."""
+    bp = Blueprint(name, import_name, url_prefix="/f/<launch_id>" if family else "/p/<launch_id>")
 
     @bp.url_value_preprocessor
     def _bind(endpoint, values):
-        bind_launch(values.pop("launch_id"))
+        bind_launch(values.pop("launch_id"), family=family)
 
     @bp.url_defaults
     def _launch_in_urls(endpoint, values):

@@ -52,6 +52,8 @@ launch_sessions = sa.Table(
     sa.Column("ended_at", sa.DateTime(timezone=True)),
     sa.Column("end_reason", sa.String(100)),
     sa.Column("acting_role", sa.String(40)),  # coordinator | clinician | ...: chosen once per launch
+    sa.Column("audience", sa.String(20), nullable=False, default="professional"),  # professional | family
+    sa.Column("person_name", sa.String(300)),  # a family launch: who signed in, "Ana Rivera (mother)"
 )
 
 # Append-only (R65): the app only inserts. No free text, no tokens: codes, ids and counts.
@@ -260,3 +262,47 @@ writeback_filings = sa.Table(
     sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
 )
 sa.Index("ix_writeback_filings_plan", writeback_filings.c.plan_id, writeback_filings.c.id)
+
+
+# The family's own requests (issue 18): questions for the next visit, "need help" on an action, proposed
+# changes to About us. Written by the family; closed (answered, accepted, declined) by a professional.
+family_requests = sa.Table(
+    "family_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("iss", sa.String(500), nullable=False),
+    sa.Column("patient_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # question | need-help | about-change
+    sa.Column("subject_id", sa.String(200), nullable=False),  # the action, the About us field, or ""
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("by_name", sa.String(300), nullable=False),
+    sa.Column("by_user", sa.String(500), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # open | answered | accepted | declined
+    sa.Column("reply", sa.Text, nullable=False, default=""),
+    sa.Column("closed_by", sa.String(300)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+)
+sa.Index("ix_family_requests_patient", family_requests.c.iss, family_requests.c.patient_id)
+
+# When each family member last opened their plan: the baseline of "what changed since your last visit".
+family_visits = sa.Table(
+    "family_visits",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("fhir_user", sa.String(500), primary_key=True),
+    sa.Column("seen_version", sa.Integer, nullable=False),  # the signed plan version they last saw
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A parent's access to an adolescent's plan where the site says "ask": granted by the care team.
+family_access_grants = sa.Table(
+    "family_access_grants",
+    metadata,
+    sa.Column("iss", sa.String(500), primary_key=True),
+    sa.Column("patient_id", sa.String(200), primary_key=True),
+    sa.Column("fhir_user", sa.String(500), primary_key=True),
+    sa.Column("granted_by", sa.String(300), nullable=False),
+    sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+)
