@@ -20,6 +20,7 @@ from .security import TokenCipher
 from .services import Services
 from .services.about_us import AboutUsService, link_secret
 from .services.ehr_access import EhrAccess
+from .services.family import FamilyService
 from .services.filing import FilingService
 from .services.planning import PlanningService
 from .services.summary import SummaryService
@@ -28,6 +29,7 @@ from .session import SessionStore
 from .store import create_engine
 from .store.about_store import AboutStore
 from .store.curation_store import CurationStore
+from .store.family_store import FamilyStore
 from .store.plan_store import PlanStore
 from .store.tracking_store import TrackingStore
 from .store.filing_store import FilingStore
@@ -117,10 +119,12 @@ def build_services(settings: Settings, engine, sessions: SessionStore, audit: Au
     about_us = AboutUsService(about_store, summary, planning, audit, clock,
                               link_secret=link_secret(settings.secret_key, settings.token_keys),
                               family_css=(STATIC_DIR / "css" / "family.css").read_text(encoding="utf-8"))
+    family_store = FamilyStore(engine)
     return Services(
         summary=summary,
         planning=planning,
-        tracking=TrackingService(planning, snapshots, summary, ehr, audit, clock),
+        tracking=TrackingService(planning, snapshots, summary, ehr, audit, clock, family_store),
         filing=FilingService(ehr, FilingStore(engine), planning, summary, audit, clock),
         about_us=about_us,
+        family=FamilyService(planning, about_us, family_store, audit, clock),
     )

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from .errors import LaunchError, SessionExpired
 from .security import TokenCipher, browser_ids, digest, new_handle, same_secret
-from .store.schema import acting_roles, folded_sections, launch_sessions, pending_authorizations
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+from .store.schema import acting_roles, aware, folded_sections, launch_sessions, pending_authorizations
 
 
 PROFESSIONAL_AUDIENCE = "professional"
@@ -124,7 +117,7 @@ class SessionStore:
             raise LaunchError("This sign-in reply does not match any launch in progress.")
         if not claimed:
             raise LaunchError("This sign-in reply was already used. Each launch can be completed only once.")
-        if now - _aware(row.created_at) > self.state_lifetime:
+        if now - aware(row.created_at) > self.state_lifetime:
             raise LaunchError("This launch took too long to complete and has expired.")
         browser = _bound_id(row.browser_hash, browser_cookie)
         if browser is None:
@@ -149,7 +142,7 @@ class SessionStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(table.c.iss, table.c.browser_hash, table.c.created_at)
                                .where(table.c.state_hash == digest(state))).first()
-        if row is None or self.clock() - _aware(row.created_at) > self.state_lifetime:
+        if row is None or self.clock() - aware(row.created_at) > self.state_lifetime:
             return None
         return row.iss if _bound_id(row.browser_hash, browser_cookie) else None
 
@@ -207,7 +200,7 @@ class SessionStore:
                 raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
             if row.ended_at is not None:
                 raise SessionExpired("This Shared Plan of Care session has ended.")
-            idle = now - _aware(row.last_seen_at) > self.idle_timeout
+            idle = now - aware(row.last_seen_at) > self.idle_timeout
             change = {"ended_at": now, "end_reason": "idle"} if idle else {"last_seen_at": now}
             conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(**change))
         if idle:  # raised once committed: raising inside begin() rolled the end back
@@ -224,10 +217,10 @@ class SessionStore:
             TokenSet(
                 access_token=self.cipher.decrypt(row.access_token),
                 refresh_token=self.cipher.decrypt(row.refresh_token) if row.refresh_token else None,
-                expires_at=_aware(row.expires_at),
+                expires_at=aware(row.expires_at),
             ),
             row.token_version,
-            _aware(row.refreshed_at),
+            aware(row.refreshed_at),
         )
 
     def replace_tokens(self, launch_id: str, expected_version: int, tokens: TokenSet) -> bool:
@@ -325,8 +318,8 @@ def _session_from(row) -> LaunchSession:
         scope=row.scope,
         csrf_token=row.csrf_token,
         token_endpoint=row.token_endpoint,
-        expires_at=_aware(row.expires_at),
-        refreshed_at=_aware(row.refreshed_at),
+        expires_at=aware(row.expires_at),
+        refreshed_at=aware(row.refreshed_at),
         token_version=row.token_version,
         has_refresh_token=row.refresh_token is not None,
         acting_role=row.acting_role,

@@ -495,6 +495,8 @@ class CopyAction:
     text: str
     owner: str
     due: str  # formatted in the copy's language; the "no date" label when none
+    action_id: str = ""
+    family_owned: bool = False  # the family's own action: they mark it done on their page
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +506,7 @@ class CopyGoal:
     expressed_by: str
     target: str
     actions: tuple[CopyAction, ...]
+    goal_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -741,7 +744,8 @@ def _owner(action: NegotiatedAction, lang: str, allowed) -> str:
 
 def _action(action: NegotiatedAction, lang: str, allowed) -> CopyAction:
     return CopyAction(text=action.text, owner=_owner(action, lang, allowed),
-                      due=i18n.format_date(action.due, lang) or i18n.labels(lang)["no_due"])
+                      due=i18n.format_date(action.due, lang) or i18n.labels(lang)["no_due"],
+                      action_id=action.action_id, family_owned=action.owner.role is Role.FAMILY)
 
 
 def _goals(plan, lang: str, allowed) -> tuple[CopyGoal, ...]:
@@ -753,6 +757,7 @@ def _goals(plan, lang: str, allowed) -> tuple[CopyGoal, ...]:
             expressed_by=goal.expressed_by,
             target=i18n.format_date(goal.target_date, lang),
             actions=tuple(_action(a, lang, allowed) for a in _live(plan.actions) if a.goal_id == goal.goal_id),
+            goal_id=goal.goal_id,
         )
         for goal in plan.goals if goal.lifecycle is not GoalLifecycle.CANCELLED
     )

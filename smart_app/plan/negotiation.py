@@ -113,8 +113,11 @@ class _Keep(Enum):
 KEEP = _Keep.KEEP  # "leave this field as it is" in edit_goal / edit_action
 
 _COORDINATOR = frozenset({Role.COORDINATOR})
-# The family never acts in the app itself: the coordinator records the family's words and positions.
 PROFESSIONALS = frozenset(set(Role) - {Role.FAMILY})
+# The family, signed in through the patient portal, takes its own positions and marks its own actions
+# done; the coordinator can still record what the family said in clinic. A family act on a signed plan
+# opens the next revision: the signed version never changes.
+_WITH_FAMILY = PROFESSIONALS | {Role.FAMILY}
 
 PERMISSIONS: dict[Command, frozenset[Role]] = {
     Command.ADD_GOAL: _COORDINATOR,
@@ -122,17 +125,17 @@ PERMISSIONS: dict[Command, frozenset[Role]] = {
     Command.REMOVE_GOAL: _COORDINATOR,
     Command.MOVE_GOAL: _COORDINATOR,
     Command.ADD_ACTION: _COORDINATOR,
-    Command.EDIT_ACTION: PROFESSIONALS,  # other than the coordinator: only actions their role owns
+    Command.EDIT_ACTION: _WITH_FAMILY,  # other than the coordinator: only actions their role owns
     Command.REMOVE_ACTION: _COORDINATOR,
     Command.MOVE_ACTION: _COORDINATOR,
     Command.ADD_PROGRESS_NOTE: PROFESSIONALS,  # other than coordinator and clinician: own actions only
-    Command.TAKE_POSITION: PROFESSIONALS,  # the coordinator: the family's position, or a comment
+    Command.TAKE_POSITION: _WITH_FAMILY,  # the coordinator: the family's position, or a comment
     Command.ACCEPT_AMENDMENT: _COORDINATOR,
     Command.RESOLVE_POSITION: _COORDINATOR,
     Command.SET_FAMILY_PRIORITY: _COORDINATOR,
     Command.SUBMIT_FOR_REVIEW: _COORDINATOR,
     Command.SIGN: frozenset(REQUIRED_SIGNERS),  # each for their own role
-    Command.OPEN_REVISION: frozenset({Role.COORDINATOR, Role.CLINICIAN}),
+    Command.OPEN_REVISION: frozenset({Role.COORDINATOR, Role.CLINICIAN, Role.FAMILY}),
     Command.MARK_REVIEWED: PROFESSIONALS,
 }
 
@@ -411,6 +414,8 @@ def edit_action(
     changed = _changed_fields(action, updated)
     if not changed:
         return plan
+    if actor.role is Role.FAMILY and changed - {"status"}:
+        raise NegotiationError("You can mark your own actions done; ask the care coordinator for other changes.")
     if actor.role is not Role.COORDINATOR and changed - _OWNER_EDITABLE:
         raise NegotiationError("Only the care coordinator can reassign an action or link it to another goal.")
     edited = _with_action(plan, updated)
@@ -566,6 +571,8 @@ def _require_may_speak_for(actor: Actor, party: Role, stance: Stance) -> None:
     if party is not actor.role:
         raise NegotiationError("You can record only your own role's position (the care coordinator also records "
                                "the family's).")
+    if actor.role is Role.FAMILY and stance is Stance.COMMENT:
+        raise NegotiationError("Agree, ask for a change or disagree; leave questions for the next visit below.")
     if actor.role is Role.COORDINATOR and stance is not Stance.COMMENT:
         raise NegotiationError("The care coordinator changes the wording directly; add a comment instead.")
 

@@ -536,9 +536,11 @@ def review_status(
     events: Iterable[HealthEvent],
     today: date,
     review_months: int = DEFAULT_REVIEW_MONTHS,
+    family_asks: int = 0,
 ) -> ReviewStatus:
     """Due `review_months` after signing (the plan's own `next_review` when it set one), due soon in
-    the last 30 days before, and due now whenever a significant health event happened since."""
+    the last 30 days before, and due now whenever a significant health event happened since or the
+    family is waiting on something (`family_asks`: plan.family.open_family_asks)."""
     signed = signed_on or (plan.signed_at.date() if plan.signed_at else None)
     if signed is None:
         return ReviewStatus(None, ReviewState.NOT_SIGNED, "The plan has not been signed yet.")
@@ -548,6 +550,10 @@ def review_status(
         return ReviewStatus(due, ReviewState.OVERDUE, f"The review was due on {due.isoformat()}.")
     if significant:
         return ReviewStatus(due, ReviewState.DUE, _because_of(significant, signed))
+    if family_asks:
+        noun = "request" if family_asks == 1 else "requests"
+        return ReviewStatus(due, ReviewState.DUE, f"The family has {family_asks} open {noun} about the plan: "
+                                                  "review it now.")
     if today == due:
         return ReviewStatus(due, ReviewState.DUE, f"The review is due today, {due.isoformat()}.")
     if today >= due - timedelta(days=DUE_SOON_DAYS):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .about_us import AboutUsService
+from .family import FamilyService
 from .filing import FilingService
 from .planning import PlanningService
 from .summary import SummaryService
@@ -22,6 +23,7 @@ class Services:
     tracking: TrackingService
     filing: FilingService
     about_us: AboutUsService
+    family: FamilyService
 
 
-__all__ = ["AboutUsService", "FilingService", "PlanningService", "Services", "SummaryService", "TrackingService"]
+__all__ = ["AboutUsService", "FamilyService", "FilingService", "PlanningService", "Services", "SummaryService", "TrackingService"]

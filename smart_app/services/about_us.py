@@ -77,6 +77,15 @@ class AboutUsService:
                                saved_by=self.summary.user_name(launch, tenant), now=self.clock.now())
         self._audit(launch, "about-intake-save", answered=len(answers.values))
 
+    def set_answer(self, launch: LaunchSession, tenant: Tenant, link_id: str, text: str, *, saved_by: str) -> None:
+        """One About us answer replaced (a change the family proposed, accepted by the care team)."""
+        current = self.intake(launch)
+        values = {**(current.answers.as_dict() if current else {}), link_id: text}
+        answers = _checked(lambda: a.answers_from_form(values))
+        self.store.save_intake(launch.iss, launch.patient_id, answers, base_version=current.version if current else 0,
+                               saved_by=saved_by, now=self.clock.now())
+        self._audit(launch, "about-intake-save", answered=len(answers.values), from_family=True)
+
     def emergency(self, launch: LaunchSession) -> tuple[int, a.EmergencyInfo]:
         return self.store.latest_emergency(launch.iss, launch.patient_id)
 

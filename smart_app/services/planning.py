@@ -117,6 +117,9 @@ class PlanningService:
     def current(self, launch: LaunchSession) -> PlanVersion | None:
         return self.plans.current(launch.iss, launch.patient_id)
 
+    def version(self, plan_id: str, number: int) -> PlanVersion | None:
+        return self.plans.version(plan_id, number)
+
     def previous(self, version: PlanVersion) -> PlanVersion | None:
         return self.plans.version(version.plan_id, version.version - 1) if version.version > 1 else None
 

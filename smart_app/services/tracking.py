@@ -22,6 +22,7 @@ from ..clock import Clock
 from ..errors import InvalidInput, SmartAppError
 from ..fhir.queries import UpdatedSince, fetch_updated_since, section_tasks
 from ..plan import negotiation as n
+from ..plan.family import open_family_asks
 from ..plan.indicators import (
     ActionsOnTime,
     GoalProgress,
@@ -49,6 +50,7 @@ from ..plan.review_cycle import (
 from ..plan.summary import MedicalSummary
 from ..session import LaunchSession
 from ..store.schema import EVENT_ID_LENGTH
+from ..store.family_store import FamilyStore
 from ..store.tracking_store import SigningSnapshot, TrackingStore
 from ..tenants import Tenant
 from .ehr_access import EhrAccess, profile_for
@@ -105,7 +107,8 @@ class TrackingService:
     review date into the plan with it, so it only matters for a plan signed without one."""
 
     def __init__(self, planning: PlanningService, snapshots: TrackingStore, summary: SummaryService,
-                 ehr: EhrAccess, audit: AuditTrail, clock: Clock) -> None:
+                 ehr: EhrAccess, audit: AuditTrail, clock: Clock, family: FamilyStore) -> None:
+        self.family = family
         self.planning = planning
         self.snapshots = snapshots
         self.summary = summary
@@ -162,8 +165,9 @@ class TrackingService:
         signed_on = taken.signed_on if taken else self._signed_on(signed)
         found = self._changes(launch, tenant, signed, taken, summary)
         unreviewed = without_reviewed(found, self.snapshots.reviewed(launch.iss, launch.patient_id, signed.version))
+        asks = open_family_asks(current.plan if current else None, self.family.requests(launch.iss, launch.patient_id))
         status = review_status(signed.plan, signed_on=signed_on, events=unreviewed, today=today,
-                               review_months=tenant.review_months)
+                               review_months=tenant.review_months, family_asks=asks)
         unchecked = unchecked_sections(taken.snapshot, summary) if taken else ()
         return ReviewPicture(current, signed, signed_on, taken is not None, found, unreviewed, status, unchecked)
 

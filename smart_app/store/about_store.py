@@ -7,7 +7,7 @@ here on the shared metadata; migration 0004 creates them.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -20,7 +20,7 @@ from ..plan.about import (
     IntakeVersion,
     answers_from_mapping,
 )
-from .schema import about_versions, consent_entries, family_copy_links
+from .schema import about_versions, aware, consent_entries, family_copy_links
 
 INTAKE = "intake"
 EMERGENCY = "emergency"
@@ -147,13 +147,9 @@ def _key(iss: str, patient_id: str, kind: str):
     return (about_versions.c.iss == iss, about_versions.c.patient_id == patient_id, about_versions.c.kind == kind)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _intake(row) -> IntakeVersion:
     return IntakeVersion(version=row.version, answers=answers_from_mapping(row.content), saved_by=row.saved_by,
-                         saved_at=_aware(row.saved_at))
+                         saved_at=aware(row.saved_at))
 
 
 def _consent(row) -> ConsentEntry:
@@ -161,7 +157,7 @@ def _consent(row) -> ConsentEntry:
                         consented_by=row.consented_by, consented_on=_day(row.consented_on),
                         reference=row.reference, start=_day(row.start_date) if row.start_date else None,
                         end=_day(row.end_date) if row.end_date else None, recorded_by=row.recorded_by,
-                        recorded_at=_aware(row.recorded_at))
+                        recorded_at=aware(row.recorded_at))
 
 
 def _day(value) -> date:

@@ -191,12 +191,34 @@ def test_a_specialist_notes_progress_only_on_actions_they_own():
         n.add_progress_note(plan, SPECIALIST, NOW, "a2", "Seen in clinic")
 
 
-def test_the_family_acts_only_through_the_coordinator():
-    family = n.Actor(Role.FAMILY, "Ana Rivera")
-    for command in n.Command:
+FAMILY_COMMANDS = {n.Command.TAKE_POSITION, n.Command.EDIT_ACTION, n.Command.OPEN_REVISION}
+
+
+def test_the_family_takes_its_own_positions_and_marks_its_own_actions_done_and_nothing_else():
+    family = n.Actor(Role.FAMILY, "Ana Rivera", user="RelatedPerson/mother")
+    for command in set(n.Command) - FAMILY_COMMANDS:
         assert not n.allowed(Role.FAMILY, command, drafted()), command
-    with pytest.raises(n.NegotiationError, match="Only the care team can record positions"):
-        n.take_position(drafted(), family, NOW, "g1", Stance.AGREE)
+    plan = a_plan(an_action("a1", owner=Role.FAMILY), an_action("a2", owner=Role.COORDINATOR))
+    agreed = n.take_position(plan, family, NOW, "a1", Stance.AGREE)
+    assert [(p.party, p.by, p.by_user) for p in agreed.positions] == [(Role.FAMILY, "Ana Rivera", "RelatedPerson/mother")]
+    assert n.edit_action(plan, family, NOW, "a1", status=ActionStatus.DONE).action("a1").status is ActionStatus.DONE
+    with pytest.raises(n.NegotiationError, match="responsible for"):
+        n.edit_action(plan, family, NOW, "a2", status=ActionStatus.DONE)
+    with pytest.raises(n.NegotiationError, match="ask the care coordinator"):
+        n.edit_action(plan, family, NOW, "a1", text="Something else")
+    with pytest.raises(n.NegotiationError, match="your own role"):
+        n.take_position(plan, family, NOW, "a1", Stance.AGREE, party=Role.CLINICIAN)
+    with pytest.raises(n.NegotiationError, match="questions"):
+        n.take_position(plan, family, NOW, "a1", Stance.COMMENT, comment="Why?")
+
+
+def test_a_family_act_on_a_signed_plan_needs_a_new_revision():
+    family = n.Actor(Role.FAMILY, "Ana Rivera", user="RelatedPerson/mother")
+    signed = replace(drafted(), state=PlanState.SIGNED)
+    with pytest.raises(n.NegotiationError, match="signed"):
+        n.take_position(signed, family, NOW, "a1", Stance.AGREE)
+    reopened = n.open_revision(signed, family, NOW)
+    assert reopened.state is PlanState.DRAFT and reopened.revision == signed.revision + 1
 
 
 def test_every_command_has_a_permission_entry():
@@ -468,7 +490,7 @@ def test_opening_a_revision_keeps_content_and_clears_positions_and_sign_offs():
 def test_only_a_signed_plan_is_reopened_and_not_by_a_specialist():
     with pytest.raises(n.NegotiationError, match="Only a signed plan"):
         n.open_revision(drafted(), COORDINATOR, NOW)
-    with pytest.raises(n.NegotiationError, match="Only the care coordinator or primary care clinician"):
+    with pytest.raises(n.NegotiationError, match="Only the care coordinator, primary care clinician or family"):
         n.open_revision(signed_plan(), SPECIALIST, NOW)
 
 
