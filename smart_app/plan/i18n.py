@@ -291,6 +291,10 @@ FAMILY_LABELS: Mapping[str, Mapping[str, str]] = {
         "access_rule": "Who can see this plan",
         "no_actions": "No actions for this goal yet.",
         "other_actions": "Other actions",
+        "conflict_title": "The plan changed while you were reading",
+        "conflict_text": "Your care team changed this part of the plan a moment ago, so your answer was not saved. "
+                         "Look at it again and answer once more.",
+        "conflict_back": "Back to our plan",
     },
     "es": {
         "page_title": "Nuestro plan",
@@ -358,6 +362,10 @@ FAMILY_LABELS: Mapping[str, Mapping[str, str]] = {
         "access_rule": "Quién puede ver este plan",
         "no_actions": "Todavía no hay acciones para esta meta.",
         "other_actions": "Otras acciones",
+        "conflict_title": "El plan cambió mientras usted lo leía",
+        "conflict_text": "Su equipo de atención cambió esta parte del plan hace un momento, así que su respuesta no se "
+                         "guardó. Mírela otra vez y responda de nuevo.",
+        "conflict_back": "Volver a nuestro plan",
     },
 }
 

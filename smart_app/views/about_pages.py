@@ -12,9 +12,11 @@ from flask import Response, redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
 from ..plan import about as a
+from ..plan.family import RequestKind
 from ..web import current_launch, current_tenant, launch_blueprint, services
 from . import summary_models
 from .about_models import about_page, consent_rows, intake_form_view, team_choices
+from .family_models import team_requests
 
 bp = launch_blueprint("about", __name__)
 
@@ -27,7 +29,9 @@ def show():
     return render_template("about/show.html",
                            page=about_page(overview.intake, overview.emergency_version, overview.consent, today),
                            copy=overview.copy, banner=summary_models.banner_from(overview.header, today),
-                           need_banner=launch.need_patient_banner)
+                           need_banner=launch.need_patient_banner, back="about",
+                           family_requests=team_requests(services().family.open_requests(launch), None,
+                                                         kinds=(RequestKind.ABOUT_CHANGE,)))
 
 
 @bp.get("/about/intake")

@@ -22,6 +22,7 @@ from ..plan.model import (
     Role,
     Stance,
 )
+from ..plan.family import by_family_member
 from ..plan.history import history
 from ..plan.people import owner_label
 from .summary_models import format_date
@@ -48,6 +49,7 @@ class PositionCell:
     can_take: bool  # the viewer may record this party's position here
     can_resolve: bool  # the viewer (coordinator) may accept or resolve it
     resolution: str = ""  # how the coordinator settled it, in their words and under their name
+    recorded: bool = False  # the family's position as the coordinator recorded it, not the family's own act
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,8 @@ def _cell(position: Position | None, party: Role, actor: Role, plan: Plan, subje
         by=position.by if position else "", at=_when(position.at) if position else "",
         open=open_, can_take=can_take,
         can_resolve=open_ and n.allowed(actor, n.Command.ACCEPT_AMENDMENT, plan, subject_id),
-        resolution=(f"Resolved by {resolution.by}, {_when(resolution.at)}: {resolution.note}" if resolution else ""))
+        resolution=(f"Resolved by {resolution.by}, {_when(resolution.at)}: {resolution.note}" if resolution else ""),
+        recorded=bool(position and party is Role.FAMILY and not by_family_member(position)))
 
 
 def _signoff(plan: Plan, role: Role) -> SignoffCell:

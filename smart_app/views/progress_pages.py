@@ -17,6 +17,7 @@ from ..security import new_handle
 from ..services.planning import Conflict
 from ..web import current_launch, current_tenant, launch_blueprint, services
 from .plan_forms import base_version_of
+from .family_models import team_requests
 from .progress_models import indicators_view, owner_view, review_view
 
 bp = launch_blueprint("tracking", __name__)
@@ -48,6 +49,7 @@ def show():
     plan = picture.current.plan if picture.current else None
     return render_template(
         "tracking/show.html",
+        family_requests=team_requests(services().family.open_requests(launch), plan), back="progress",
         review=review_view(picture, role, today),
         owes=tuple(owner_view(row, today) for row in who_owes_what(plan, today)) if plan else (),
         indicators=indicators_view(tracking.indicators(launch, summary)),
@@ -83,3 +85,14 @@ def open_revision():
 
 def _conflict(conflict: Conflict):
     return render_template("tracking/conflict.html", conflict=conflict), 409
+
+
+_BACK = {"summary": "summary.show", "progress": "tracking.show", "about": "about.show"}
+
+
+@bp.post("/family-requests/<request_id>")
+def close_family_request(request_id: str):
+    """A professional answers one of the family's requests."""
+    services().family.close(current_launch(), current_tenant(), request_id, request.form.get("status", ""),
+                            request.form.get("reply", ""))
+    return redirect(url_for(_BACK.get(request.form.get("back", ""), "tracking.show")), code=303)

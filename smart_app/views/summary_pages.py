@@ -26,6 +26,7 @@ from ..security import new_handle
 from ..services.summary import Curation
 from ..web import current_launch, current_tenant, launch_blueprint, services
 from . import progress_pages, summary_models
+from .family_models import team_requests
 
 bp = launch_blueprint("summary", __name__)
 
@@ -55,8 +56,11 @@ def banner_helper():
 @bp.get("/")
 def show():
     layout = [(region, [(key, s.SECTION_TITLES.get(key, key)) for key in keys]) for region, keys in LAYOUT]
+    plan = _current_plan()
     return render_template("summary/show.html", layout=layout, need_banner=current_launch().need_patient_banner,
-                           glance=_glance({}, {}, _current_plan()), fold_url=url_for("summary.fold"))
+                           glance=_glance({}, {}, plan), fold_url=url_for("summary.fold"),
+                           family_requests=team_requests(services().family.open_requests(current_launch()), plan),
+                           back="summary")
 
 
 @bp.get("/sections")
