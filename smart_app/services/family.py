@@ -106,6 +106,9 @@ class FamilyService:
             raise InvalidInput("Choose: agree, ask for a change, or disagree.")
         self._require_shared(launch, subject_id)
         actor = self.actor(launch)
+        reworded = self._reworded_since_signing(launch, subject_id)
+        if reworded is not None:
+            return reworded
 
         def position(plan: Plan, actor: Actor, now) -> Plan:
             draft = _open_if_signed(plan, actor, now)
@@ -132,6 +135,18 @@ class FamilyService:
                 action: str, phrase: str) -> PlanVersion | Conflict:
         return self.planning.change(launch, tenant, actor, base_version=base_version, change=change,
                                     note=self.planning.change_phrase(actor, phrase), action=action)
+
+    def _reworded_since_signing(self, launch: LaunchSession, subject_id: str) -> Conflict | None:
+        """The family answers on the signed wording they read. When the care team has reworded that item in
+        the revision in progress, their answer would be an answer to other words: a conflict, not saved.
+        (Rewording after the page was loaded is caught by the merge, as for every writer.)"""
+        signed, current = self.planning.latest_signed(launch), self.planning.current(launch)
+        if signed is None or current is None or current.version == signed.version:
+            return None
+        if negotiated(signed.plan, subject_id) == negotiated(current.plan, subject_id):
+            return None
+        return Conflict(base=signed, latest=current, their_changes=(),
+                        reason="The care team is changing this part of the plan in a new version.")
 
     def _require_shared(self, launch: LaunchSession, subject_id: str) -> None:
         signed = self.planning.latest_signed(launch)
@@ -209,6 +224,15 @@ class FamilyService:
     def _audit(self, launch: LaunchSession, action: str, **detail) -> None:
         self.audit.record(action, "success", iss=launch.iss, patient_id=launch.patient_id, user=launch.fhir_user,
                           launch_id=launch.launch_id, **detail)
+
+
+def negotiated(plan: Plan, subject_id: str) -> dict[str, object] | None:
+    """What a party agrees to when it answers on this item: its negotiated fields (None when it is gone)."""
+    item = plan.goal(subject_id) or plan.action(subject_id)
+    if item is None:
+        return None
+    names = n.NEGOTIATED_GOAL_FIELDS if plan.goal(subject_id) is not None else n.NEGOTIATED_ACTION_FIELDS
+    return {name: getattr(item, name) for name in names}
 
 
 def statuses_of(version: PlanVersion | None) -> dict[str, ActionStatus]:

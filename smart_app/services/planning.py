@@ -41,7 +41,7 @@ PlanChange = Callable[[Plan, Actor, datetime], Plan]
 RECORD_KEYS: tuple[str, ...] = tuple(dict.fromkeys(
     ("patient", "conditions", "medications", "allergies", "equipment", "care_team", "documents", *TRACKED_SECTIONS)))
 
-# The roles a person may choose to work in; the family's voice is recorded by the coordinator.
+# The roles a professional may choose to work in (the family signs in through the portal, as the family).
 ACTING_ROLES: tuple[Role, ...] = (Role.COORDINATOR, Role.CLINICIAN, Role.SPECIALIST, Role.SCHOOL_NURSE,
                                   Role.COMMUNITY)
 

@@ -180,3 +180,28 @@ def test_the_next_visit_says_what_changed_in_the_shared_plan(services, coordinat
 def test_a_professional_launch_is_not_the_family(services, coordinator, tenant, signed):
     with pytest.raises(InvalidInput, match="Only the family"):
         services.family.take_position(coordinator, tenant, "a1", "agree", "", base_version=signed.version)
+
+
+def test_the_family_answers_on_the_signed_wording_they_read(services, coordinator, mother, tenant, signed):
+    """An item reworded in the revision in progress is a conflict (their answer was to other words); the rest
+    of their answers land in that revision."""
+    opened = save(services, coordinator, tenant, signed.version, n.open_revision)
+    save(services, coordinator, tenant, opened.version, n.edit_action, "a1", text="Replace the pump and its charger")
+    page = services.family.page(mother, tenant, None)
+    assert [x.text for x in page.copy.goals[0].actions][0] == "Replace the pump"
+    outcome = services.family.take_position(mother, tenant, "a1", "agree", "", base_version=page.base_version)
+    assert isinstance(outcome, Conflict) and "changing this part" in outcome.reason
+    landed = services.family.take_position(mother, tenant, "a3", "agree", "", base_version=page.base_version)
+    assert landed.plan.revision == opened.plan.revision and landed.version == opened.version + 2
+    assert [(p.subject_id, p.stance) for p in landed.plan.positions] == [("a3", Stance.AGREE)]
+    assert landed.plan.action("a1").text == "Replace the pump and its charger"
+
+
+def test_the_family_may_change_its_mind(services, mother, tenant, signed):
+    page = services.family.page(mother, tenant, None)
+    services.family.take_position(mother, tenant, "a1", "agree", "", base_version=page.base_version)
+    page = services.family.page(mother, tenant, None)
+    changed = services.family.take_position(mother, tenant, "a1", "decline", "Not that week",
+                                            base_version=page.base_version)
+    assert [(p.subject_id, p.stance, p.reason) for p in changed.plan.positions] == [
+        ("a1", Stance.DECLINE, "Not that week")]
