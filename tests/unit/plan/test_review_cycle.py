@@ -386,6 +386,12 @@ def test_a_significant_health_event_makes_the_review_due_now_whatever_the_date()
     assert quiet.state is ReviewState.NOT_DUE and not quiet.needs_attention
 
 
+def test_a_family_waiting_on_the_care_team_makes_the_review_due_now():
+    status = review_status(SIGNED, signed_on=SIGNED_ON, events=(), today=TODAY, family_asks=2)
+    assert status.state is ReviewState.DUE and "The family has 2 open requests" in status.reason
+    assert review_status(SIGNED, signed_on=SIGNED_ON, events=(), today=TODAY).state is ReviewState.NOT_DUE
+
+
 def test_the_review_interval_is_a_site_setting_and_a_plans_own_date_wins():
     three_months = review_status(SIGNED, signed_on=SIGNED_ON, events=(), today=TODAY, review_months=3)
     assert (three_months.due_date, three_months.state) == (date(2025, 6, 1), ReviewState.DUE)
