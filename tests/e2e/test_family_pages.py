@@ -21,15 +21,15 @@ HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 class FamilyUser:
     """The mother in her own browser, signed in through the patient portal."""
 
-    def __init__(self, app, sandbox, who: str = "mother") -> None:
+    def __init__(self, app, sandbox, who: str = "mother", *, patient: str = CHILD,
+                 user: str = f"RelatedPerson/{CHILD}-relatedperson-mother", name: str = "Ana Lucía Rivera (mother)"):
         self.client = app.test_client()
         browser, cookie = with_new_browser_id(None)
         self.launch_id = app.extensions["spoc"].sessions.create(
-            iss=sandbox.iss, patient_id=CHILD, fhir_user=f"{sandbox.iss}/RelatedPerson/{CHILD}-relatedperson-{who}",
+            iss=sandbox.iss, patient_id=patient, fhir_user=f"{sandbox.iss}/{user}",
             encounter_id=None, need_patient_banner=False, intent=None,
             scope="launch/patient openid fhirUser patient/*.read", browser=browser,
-            tokens=TokenSet("not-used", None, None), token_endpoint="", audience="family",
-            person_name="Ana Lucía Rivera (mother)")
+            tokens=TokenSet("not-used", None, None), token_endpoint="", audience="family", person_name=name)
         self.client.set_cookie(BROWSER_COOKIE, cookie, secure=True)
         self.csrf = ""
 
@@ -195,3 +195,20 @@ def test_a_professional_launch_cannot_open_the_family_pages(app, sandbox, signed
 def test_the_family_page_before_any_plan_is_signed_says_so(app, sandbox, mother):
     page = mother.page()
     assert 'data-testid="fv-no-plan"' in page
+
+
+def test_a_family_login_never_reaches_another_patients_plan(app, sandbox, signed, mother):
+    """Walter, signed in for himself, and the mother: each sees and changes only their own patient's plan."""
+    _, _, actions = signed
+    walter = FamilyUser(app, sandbox, patient="walter-hughes", user="Patient/walter-hughes", name="Walter Hughes")
+    plans = app.extensions["spoc"].services.planning.plans
+    before = plans.current(sandbox.iss, CHILD)
+    page = walter.page()
+    assert 'data-testid="fv-no-plan"' in page and "Sofia" not in page and "feeding pump" not in page
+    # Sofia's item ids posted to Walter's own launch: not his plan's, so nothing to answer.
+    walter.act("position", expect=400, subject_id=actions["Replace the feeding pump"], stance="agree")
+    walter.act("done", expect=400, action_id=actions["Keep a night log of alarms"])
+    # The mother's launch id from Walter's browser: not his session.
+    assert walter.client.get(f"/f/{mother.launch_id}/").status_code == 401
+    assert plans.current(sandbox.iss, CHILD) == before
+    assert app.extensions["spoc"].services.family.store.requests(sandbox.iss, "walter-hughes") == ()
