@@ -208,6 +208,9 @@ def test_the_demo_log_holds_no_handle_link_state_code_or_token_after_ehr_errors_
             demo.app, demo.ehr, cookie, launch_path,
             lambda: table_renamed(f"sqlite:///{tmp_path / 'demo' / 'spoc.db'}", "item_curations"))
         assert b" 414 " in raw_request(demo.app_port, LONG_REQUEST_LINE).split(b"\r\n", 1)[0]
+        # The broken stream's thread logs its error after the client has given up: wait for it, not a race.
+        wait_for(lambda: "Error on request" in demo.log.read_text(errors="replace"), "werkzeug's error line",
+                 demo.process, demo.log)
         demo.stop()
     text = demo.log.read_text(errors="replace")
     assert '"GET /copy/~' in text and '"GET /p/~/full" 500' in text  # the link and the 500, redacted
