@@ -5,6 +5,12 @@ and the benchmarks. `smart_app` never imports it.
 """
 
 from sandbox.app import create_sandbox
-from sandbox.config import Fault, SandboxClient, SandboxConfig, SandboxUser
+from sandbox.config import (
+    Fault,
+    PortalAccount,
+    SandboxClient,
+    SandboxConfig,
+    SandboxUser,
+)
 
-__all__ = ["Fault", "SandboxClient", "SandboxConfig", "SandboxUser", "create_sandbox"]
+__all__ = ["Fault", "PortalAccount", "SandboxClient", "SandboxConfig", "SandboxUser", "create_sandbox"]

@@ -11,7 +11,7 @@ from datetime import date
 from flask import Flask, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import auth, chart, controls, fhir, upstream
+from sandbox import auth, chart, controls, fhir, portal, upstream
 from sandbox.config import SandboxConfig
 from sandbox.data import characters
 from sandbox.fhir import FhirError, error_response
@@ -29,7 +29,7 @@ def create_sandbox(config: SandboxConfig | None = None) -> Flask:
     # With an upstream FHIR server the sandbox is only its SMART front door: its own store then only
     # names the patients and users of the chart pages.
     fhir_blueprint = upstream.bp if config.upstream_fhir else fhir.bp
-    for blueprint in (auth.bp, fhir_blueprint, chart.bp, controls.bp):
+    for blueprint in (auth.bp, fhir_blueprint, chart.bp, portal.bp, controls.bp):
         app.register_blueprint(blueprint)
     _install_gateway(app)
     app.add_url_rule("/", "home", lambda: redirect("/ehr/"))

@@ -3,6 +3,8 @@
 Layer: sandbox (Flask blueprint). Stricter than most real EHRs on purpose: exact redirect URIs,
 `aud` equal to the FHIR base, PKCE S256 only, single-use codes, rotating refresh tokens, and
 private_key_jwt assertions checked for alg, kid, iss/sub, aud, exp (<= 300 s) and jti reuse.
+A standalone patient launch by a patient-portal user (sandbox.portal) gets that account's patient and
+user, and only patient-level read scopes.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from sandbox import roster
-from sandbox.config import SandboxClient
-from sandbox.scopes import Grant, narrowed, understood
+from sandbox import portal, roster
+from sandbox.config import PortalAccount, SandboxClient
+from sandbox.scopes import Grant, narrowed, parse_resource_scope, understood
 from sandbox.state import fhir_base, host_url, sandbox_state
 from sandbox.tokens import Authorization, LaunchContext
 
@@ -111,7 +113,7 @@ def authorize():
         return refuse("invalid_scope", "no scope this server understands was requested")
 
     try:
-        context = _launch_context(grant, params)
+        grant, context = _grant_and_context(grant, params)
     except OAuthError as refused:
         return refuse(refused.error, refused.description)
     if context is None:
@@ -119,6 +121,44 @@ def authorize():
     authorization = Authorization(client.client_id, grant, context, params.get("nonce"))
     code = state.tokens.issue_code(authorization, redirect_uri, params["code_challenge"])
     return _redirect_back(redirect_uri, code=code, state=params.get("state"))
+
+
+def _grant_and_context(grant: Grant, params) -> tuple[Grant, LaunchContext | None]:
+    """A portal user gets their own patient and a narrowed grant; anyone else today's launch context."""
+    account = _portal_user(grant, params)
+    if account is None:
+        return grant, _launch_context(grant, params)
+    context = LaunchContext(patient=account.patient_id, user=account.user_id, need_patient_banner=True,
+                            user_type=account.user_type)
+    return portal_grant(grant), context
+
+
+def _portal_user(grant: Grant, params) -> PortalAccount | None:
+    """The portal account of a standalone patient launch: named by the picker's button, else the cookie's."""
+    if params.get("launch") or not grant.has("launch/patient"):
+        return None
+    named = params.get("sandbox_portal_account")
+    if named is None:
+        return portal.signed_in_account()
+    account = sandbox_state().config.portal_account(named)
+    if account is None:
+        raise OAuthError("invalid_request", "unknown sandbox_portal_account")
+    return account
+
+
+def portal_grant(grant: Grant) -> Grant:
+    """What a patient or a parent may be granted: patient-level reads only (no user/, system/ or writes)."""
+    kept = tuple(s for s in grant.scopes if _portal_may_have(s))
+    if not any(parse_resource_scope(s) for s in kept):
+        raise OAuthError("invalid_scope", "a portal user may only be granted patient-level read scopes")
+    return Grant(kept)
+
+
+def _portal_may_have(scope: str) -> bool:
+    resource_scope = parse_resource_scope(scope)
+    if resource_scope is None:
+        return True  # a context scope: launch/patient, openid, fhirUser, offline_access...
+    return resource_scope.level == "patient" and not set(resource_scope.letters) & set("cud")
 
 
 def _launch_context(grant: Grant, params) -> LaunchContext | None:
@@ -144,8 +184,8 @@ def _launch_context(grant: Grant, params) -> LaunchContext | None:
 def _patient_picker(params):
     state = sandbox_state()
     rows = roster.patient_rows(state.store, state.config.day())
-    hidden = [(k, v) for k, v in params.items(multi=True) if k != "sandbox_patient"]
-    return render_template("picker.html", patients=rows, hidden=hidden)
+    hidden = [(k, v) for k, v in params.items(multi=True) if k not in ("sandbox_patient", "sandbox_portal_account")]
+    return render_template("picker.html", patients=rows, hidden=hidden, accounts=state.config.portal_accounts)
 
 
 def _error_page(message: str):
@@ -247,7 +287,7 @@ def _id_token(authorization: Authorization, lifetime: int) -> str:
         "aud": authorization.client_id,
         "iat": now,
         "exp": now + lifetime,
-        "fhirUser": f"{fhir_base()}/Practitioner/{authorization.context.user}",
+        "fhirUser": f"{fhir_base()}/{authorization.context.user_type}/{authorization.context.user}",
     }
     if authorization.nonce:
         claims["nonce"] = authorization.nonce

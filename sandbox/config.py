@@ -48,8 +48,34 @@ class SandboxUser(NamedTuple):
     role: str
 
 
+PORTAL_USER_TYPES = ("RelatedPerson", "Patient")
+
+
+class PortalAccount(NamedTuple):
+    """Someone who signs in to the patient portal: a parent (RelatedPerson) or the patient themself."""
+
+    account_id: str
+    display: str
+    user_type: str  # "RelatedPerson" | "Patient"
+    user_id: str  # the FHIR id of that RelatedPerson or Patient
+    patient_id: str  # the patient whose record the account opens
+    relation: str  # shown on the portal, e.g. "mother of Sofia Rivera"
+
+
 def _default_clients() -> list[SandboxClient]:
     return [SandboxClient(DEFAULT_CLIENT_ID, (DEFAULT_REDIRECT_URI,))]
+
+
+def _default_portal_accounts() -> list[PortalAccount]:
+    """Families of the bundled characters (sandbox.data.characters)."""
+    return [
+        PortalAccount("ana-rivera", "Ana Lucía Rivera", "RelatedPerson", "sofia-rivera-relatedperson-mother",
+                      "sofia-rivera", "mother of Sofia Rivera"),
+        PortalAccount("walter-hughes", "Walter Hughes", "Patient", "walter-hughes", "walter-hughes",
+                      "the patient himself"),
+        PortalAccount("karen-oconnor", "Karen O'Connor", "RelatedPerson", "daniel-oconnor-relatedperson-mother",
+                      "daniel-oconnor", "mother of Daniel O'Connor"),
+    ]
 
 
 @dataclass
@@ -57,6 +83,7 @@ class SandboxConfig:
     """Everything a test can vary. Mutable on purpose: /_sandbox/config merges into it live."""
 
     app_launch_url: str = DEFAULT_APP_LAUNCH_URL
+    app_family_launch_url: str | None = None  # the portal's app tile; None -> app_launch_url + "/family"
     clients: list[SandboxClient] = field(default_factory=_default_clients)
     resources: list[dict] | None = None  # None -> sandbox.data.characters
     today: date | None = None  # the day the bundled characters are built around; None: the clock's day
@@ -84,6 +111,8 @@ class SandboxConfig:
     # without conditional create do (every POST creates).
     conditional_create: bool = True
     users: list[SandboxUser] = field(default_factory=list)
+    # Who can sign in to the patient portal (/portal/) and launch the app standalone as family.
+    portal_accounts: list[PortalAccount] = field(default_factory=_default_portal_accounts)
     # Another FHIR server's base: the sandbox then does SMART in front of it and forwards every /fhir
     # request there (sandbox.upstream) instead of answering from its own store.
     upstream_fhir: str | None = None
@@ -96,6 +125,12 @@ class SandboxConfig:
 
     def client(self, client_id: str | None) -> SandboxClient | None:
         return next((c for c in self.clients if c.client_id == client_id), None)
+
+    def portal_account(self, account_id: str | None) -> PortalAccount | None:
+        return next((a for a in self.portal_accounts if a.account_id == account_id), None)
+
+    def family_launch_url(self) -> str:
+        return self.app_family_launch_url or self.app_launch_url.rstrip("/") + "/family"
 
 
 LIVE_FIELDS = frozenset(
@@ -117,6 +152,7 @@ LIVE_FIELDS = frozenset(
         "default_page_size",
         "max_page_size",
         "permission_v2",
+        "portal_accounts",
     }
 )
 
@@ -146,6 +182,8 @@ def merge_live(config: SandboxConfig, changes: dict[str, Any]) -> None:
 def _coerce(name: str, value: Any) -> Any:
     if name == "faults":
         return [as_fault(f) for f in value or ()]
+    if name == "portal_accounts":
+        return as_portal_accounts(value)
     if name in ("write_types", "unsupported_types"):
         return tuple(value)
     if name == "outcome_warnings":
@@ -161,3 +199,28 @@ def as_fault(value: Fault | dict) -> Fault:
     if unknown:
         raise ConfigError(f"unknown fault field: {', '.join(sorted(unknown))}")
     return Fault(**value)
+
+
+def as_portal_accounts(values: list) -> list[PortalAccount]:
+    if not isinstance(values, list):
+        raise ConfigError("portal_accounts is a JSON list of accounts")
+    accounts = [as_portal_account(a) for a in values]
+    if len({a.account_id for a in accounts}) != len(accounts):
+        raise ConfigError("portal account ids must be unique")
+    return accounts
+
+
+def as_portal_account(value: PortalAccount | dict) -> PortalAccount:
+    if isinstance(value, PortalAccount):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError("a portal account is a JSON object")
+    names = set(PortalAccount._fields)
+    if set(value) != names:
+        missing, unknown = names - set(value), set(value) - names
+        raise ConfigError(f"portal account fields: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    if not all(isinstance(v, str) and v for v in value.values()):
+        raise ConfigError("every portal account field is a non-empty string")
+    if value["user_type"] not in PORTAL_USER_TYPES:
+        raise ConfigError(f"portal account user_type must be one of {', '.join(PORTAL_USER_TYPES)}")
+    return PortalAccount(**value)

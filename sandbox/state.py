@@ -1,8 +1,8 @@
 """The live state of one sandbox instance, shared by its blueprints.
 
 Layer: sandbox. Holds the config, the store, the token registry, the fault book, the FHIR request
-log, the page cursors and the matched result lists behind them; reached through `sandbox_state()`
-inside a request.
+log, the patient-portal sessions, the page cursors and the matched result lists behind them;
+reached through `sandbox_state()` inside a request.
 """
 
 from __future__ import annotations
@@ -74,6 +74,28 @@ class RequestLog:
             self._entries.clear()
 
 
+class PortalSessions:
+    """Signed-in patient-portal sessions: a random cookie value -> the portal account id."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._accounts: dict[str, str] = {}
+
+    def sign_in(self, account_id: str) -> str:
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            self._accounts[session] = account_id
+        return session
+
+    def account_id(self, session: str | None) -> str | None:
+        with self._lock:
+            return self._accounts.get(session) if session else None
+
+    def sign_out(self, session: str | None) -> None:
+        with self._lock:
+            self._accounts.pop(session or "", None)
+
+
 @dataclass(frozen=True)
 class Cursor:
     query: Query
@@ -129,6 +151,7 @@ class SandboxState:
     faults: FaultBook = field(default_factory=FaultBook)
     log: RequestLog = field(default_factory=RequestLog)
     token_log: RequestLog = field(default_factory=RequestLog)  # /auth/token: grant type and status only
+    portal: PortalSessions = field(default_factory=PortalSessions)
     _cursors: dict[str, Cursor] = field(default_factory=dict)
     results: ResultLists = field(default_factory=ResultLists)
     _signing_key: RSAKey | None = None

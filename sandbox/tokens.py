@@ -19,12 +19,13 @@ CODE_LIFETIME_S = 60
 
 @dataclass(frozen=True)
 class LaunchContext:
-    """What the chart knows when it launches the app (or the picker chose, standalone)."""
+    """What the chart knows when it launches the app (or, standalone, the picker or portal sign-in chose)."""
 
     patient: str | None = None
-    user: str | None = None  # Practitioner id
+    user: str | None = None  # the FHIR id of the signed-in user, a resource of type user_type
     encounter: str | None = None
     need_patient_banner: bool = True
+    user_type: str = "Practitioner"  # a portal user: "RelatedPerson" or "Patient"
 
 
 @dataclass(frozen=True)
