@@ -21,6 +21,7 @@ from .services import Services
 from .services.about_us import AboutUsService, link_secret
 from .services.ehr_access import EhrAccess
 from .services.family import FamilyService
+from .services.family_access import FamilyAccessService
 from .services.filing import FilingService
 from .services.planning import PlanningService
 from .services.summary import SummaryService
@@ -127,4 +128,5 @@ def build_services(settings: Settings, engine, sessions: SessionStore, audit: Au
         filing=FilingService(ehr, FilingStore(engine), planning, summary, audit, clock),
         about_us=about_us,
         family=FamilyService(planning, about_us, family_store, audit, clock),
+        family_access=FamilyAccessService(ehr, sessions, family_store, audit, clock),
     )

@@ -188,6 +188,7 @@ def _demo(args) -> int:
             "\n  Shared Plan of Care demo is running.\n"
             f"  Open the sandbox EHR:  {ehr}/ehr/\n"
             "  Pick a patient: the chart launches the app in its frame (SMART EHR launch).\n"
+            f"  The family's door: sign in at the patient portal {ehr}/portal/ (SMART standalone launch).\n"
             f"  App: {app_url}   Data: {data}\n{demo_data_notice(data, continued)}  Press Ctrl+C to stop.\n",
             flush=True,
         )
@@ -251,6 +252,7 @@ def demo_tenants_toml(ehr: str, app_url: str) -> str:
         f'redirect_uri = "{app_url}/callback"\n'
         f'frame_ancestors = ["{ehr}"]\n'
         'write_mode = "careplan"\n'
+        "family_launch = true  # the sandbox's patient portal launches the family's view\n"
     )
 
 

@@ -54,6 +54,7 @@ class LaunchSession:
     acting_role: str | None = None
     audience: str = "professional"  # "family": the patient or a parent signed in through the portal
     person_name: str | None = None  # a family launch: who signed in, as the EHR names them
+    access_rule: str | None = None  # a family launch: the rule that let them in, once admitted
 
     @property
     def is_family(self) -> bool:
@@ -292,6 +293,12 @@ class SessionStore:
         except sa.exc.IntegrityError:  # the same fold from another tab at the same moment: already kept
             pass
 
+    def admit_family(self, launch_id: str, *, person_name: str, access_rule: str) -> None:
+        """A family launch checked against the EHR: who they are and the rule that lets them in."""
+        with self.engine.begin() as conn:
+            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id)
+                         .values(person_name=person_name, access_rule=access_rule))
+
     def end(self, launch_id: str, reason: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -325,4 +332,5 @@ def _session_from(row) -> LaunchSession:
         acting_role=row.acting_role,
         audience=row.audience,
         person_name=row.person_name,
+        access_rule=row.access_rule,
     )

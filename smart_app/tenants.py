@@ -36,8 +36,9 @@ QUIRK_DEFAULTS: dict[str, Any] = {
 SETTINGS = frozenset({
     "name", "iss", "client_id", "redirect_uri", "client_type", "client_secret_env", "private_key_env",
     "signing_alg", "frame_ancestors", "auth_hosts", "scopes", "write_mode", "note_type", "review_months", "quirks",
-    "signers", "ehr_careplan_view",
+    "signers", "ehr_careplan_view", "family_launch", "adolescent_parent_access", "adolescent_age",
 })
+PARENT_ACCESS = ("on", "off", "ask")  # a parent's or guardian's access to an adolescent's plan
 SECRETS = ("client_secret", "private_key")
 
 
@@ -86,6 +87,9 @@ class Tenant:
     quirks: Quirks = field(default_factory=Quirks)
     # Where the EHR's own screens show a CarePlan, "{id}" standing for its id ("" when the site names none).
     ehr_careplan_view: str = ""
+    family_launch: bool = False  # the family's own door (standalone launch from the patient portal)
+    adolescent_parent_access: str = "ask"  # on | off | ask: a parent's access from adolescent_age on
+    adolescent_age: int = 12
 
     def careplan_view(self, careplan_id: str) -> str:
         """The EHR's own view of the filed CarePlan, when the site names one; "" otherwise."""
@@ -215,6 +219,13 @@ def _entry_problems(entry: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     view = entry.get("ehr_careplan_view", "")
     if view and (not isinstance(view, str) or not _is_http_url(view) or "{id}" not in view):
         yield "ehr_careplan_view", "must be an absolute http(s) URL with {id} where the CarePlan's id goes"
+    if not isinstance(entry.get("family_launch", False), bool):
+        yield "family_launch", "must be true or false"
+    if entry.get("adolescent_parent_access", "ask") not in PARENT_ACCESS:
+        yield "adolescent_parent_access", f"must be one of {', '.join(PARENT_ACCESS)}"
+    age = entry.get("adolescent_age", 12)
+    if not isinstance(age, int) or isinstance(age, bool) or not 10 <= age <= 18:
+        yield "adolescent_age", "must be a whole number of years from 10 to 18"
     if entry.get("write_mode", "note") not in WRITE_MODES:
         yield "write_mode", f"must be one of {', '.join(WRITE_MODES)}"
     for key in ("frame_ancestors", "scopes", "auth_hosts"):
@@ -256,6 +267,9 @@ def _tenant_from(entry: Mapping[str, Any]) -> Tenant:
         signers=tuple(entry.get("signers", ("coordinator", "clinician"))),
         quirks=Quirks(**{**QUIRK_DEFAULTS, **entry.get("quirks", {})}),
         ehr_careplan_view=entry.get("ehr_careplan_view", ""),
+        family_launch=entry.get("family_launch", False),
+        adolescent_parent_access=entry.get("adolescent_parent_access", "ask"),
+        adolescent_age=entry.get("adolescent_age", 12),
     )
 
 

@@ -55,6 +55,8 @@ def bind_launch(launch_id: str, *, family: bool = False) -> LaunchSession:
                            launch_id=launch.launch_id, reason="wrong-audience")
         raise NotForThisUser("This page is for the care team." if launch.is_family
                              else "This page is for the patient and family.")
+    if launch.is_family and not launch.access_rule:  # signed in, but not (yet) admitted by the site's rule
+        raise NotForThisUser("The care team has not given you access to this plan.")
     g.launch = launch
     g.tenant = state.tenants.for_iss(launch.iss)
     return launch

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
@@ -91,6 +91,15 @@ def launch(client, sandbox: SandboxHandle, patient_id: str, user: str | None = N
     return landed
 
 
+def family_launch(client, sandbox: SandboxHandle, account: str):
+    """A standalone launch from the sandbox's patient portal, signed in there as `account`; the app's
+    answer to the callback (303 to the family's page when admitted)."""
+    start = client.get(f"/launch/family?{urlencode({'iss': sandbox.iss})}")
+    assert start.status_code == 302, start.get_data(as_text=True)[:500]
+    callback = authorize_at_sandbox(f"{start.headers['Location']}&{urlencode({'sandbox_portal_account': account})}")
+    return client.get(path_of(callback))
+
+
 def launch_id_of(response) -> str:
     match = re.search(r"/p/([A-Za-z0-9_-]+)/", response.headers["Location"])
     assert match
@@ -142,6 +151,7 @@ def a_tenant(sandbox: SandboxHandle, **overrides) -> Tenant:
     fields = dict(
         name="Sandbox EHR", iss=sandbox.iss, client_id=CLIENT_ID, redirect_uri=f"{APP_ORIGIN}/callback",
         frame_ancestors=(sandbox.url,), write_mode="careplan", quirks=Quirks(),
+        family_launch=True,  # off by default for a site; the tests open the family's door
     )
     fields.update(overrides)
     return Tenant(**fields)

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request, url_for
 
-from ..errors import AuthorizationDenied, LaunchError, SmartAppError
+from ..errors import AuthorizationDenied, LaunchError, NotForThisUser, SmartAppError
 from ..security import BROWSER_COOKIE, new_state, with_new_browser_id
-from ..session import PendingAuthorization, TokenSet
+from ..session import FAMILY_AUDIENCE, PROFESSIONAL_AUDIENCE, PendingAuthorization, TokenSet
 from ..web import app_state
 from . import oauth
 from .context import context_from
@@ -35,6 +35,12 @@ def standalone():
     return _begin(request.args.get("iss"), None, kind="standalone")
 
 
+@bp.get("/launch/family")
+def family():
+    """The family's door (issue 18): a standalone launch from the EHR's patient portal."""
+    return _begin(request.args.get("iss"), None, kind="family")
+
+
 def _begin(iss: str | None, launch: str | None, *, kind: str):
     state = app_state()
     if not iss:
@@ -45,6 +51,10 @@ def _begin(iss: str | None, launch: str | None, *, kind: str):
         state.audit.record("launch", "denied", reason="unknown-iss")
         raise
     g.tenant = tenant
+    if kind == "family" and not tenant.family_launch:
+        state.audit.record("launch", "denied", iss=tenant.iss, reason="family-launch-off")
+        raise NotForThisUser("This clinic has not opened the Shared Plan of Care to patients and families yet. "
+                             "Ask your care team for a printed copy.")
     if kind == "ehr" and not launch:
         raise LaunchError("The EHR did not send a launch context. Open the app from the patient's chart.")
     smart = state.discovery.for_tenant(tenant)
@@ -126,13 +136,25 @@ def callback():
             context.id_token, jwks_uri=pending.jwks_uri, issuer=pending.issuer, client_id=tenant.client_id,
             iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
         )
+    family = pending.kind == "family"
+    if family and not fhir_user:
+        state.audit.record("launch", "failure", iss=tenant.iss, reason="no-fhir-user")
+        raise LaunchError("The portal did not say who signed in, so the family's page cannot open.")
     launch_id = state.sessions.create(
-        iss=tenant.iss, patient_id=context.patient_id, fhir_user=fhir_user, encounter_id=context.encounter_id,
+        iss=tenant.iss, patient_id=context.patient_id, fhir_user=fhir_user,
+        encounter_id=None if family else context.encounter_id,
         need_patient_banner=context.need_patient_banner, intent=context.intent, scope=context.scope,
         browser=pending.browser,
         tokens=TokenSet(context.access_token, context.refresh_token, context.expires_at),
         token_endpoint=pending.token_endpoint,
+        audience=FAMILY_AUDIENCE if family else PROFESSIONAL_AUDIENCE,
     )
+    if family:
+        launch = state.sessions.load(launch_id, request.cookies.get(BROWSER_COOKIE, ""))
+        state.services.family_access.admit(launch, tenant)  # NotForThisUser, the session ended, when refused
+        state.audit.record("launch", "success", iss=tenant.iss, patient_id=context.patient_id, user=fhir_user,
+                           launch_id=launch_id, kind=pending.kind)
+        return redirect(url_for("family.show", launch_id=launch_id), code=303)
     if context.encounter_id:
         _keep_encounter_only_if_it_is_the_patients(launch_id)
     state.audit.record("launch", "success", iss=tenant.iss, patient_id=context.patient_id, user=fhir_user,

@@ -21,11 +21,18 @@ WRITE_TYPES: dict[str, tuple[str, ...]] = {
     "none": (),
 }
 
+# What a family launch reads from the EHR: who signed in and whom they may see; the plan is the app's own.
+FAMILY_READ_TYPES: tuple[str, ...] = ("Patient", "RelatedPerson")
+
 _SCOPE = re.compile(r"^(patient|user|system)/(\*|[A-Za-z]+)\.([a-z*]+)(\?.*)?$")
 
 
 def requested_scopes(*, kind: str, write_mode: str, v2: bool, override: tuple[str, ...] = ()) -> str:
-    """The scope string for an authorization request. No wildcard resource scopes (R10)."""
+    """The scope string for an authorization request. No wildcard resource scopes (R10). A family launch
+    (the patient portal) asks only to read who signed in: never to write, never beyond the patient."""
+    if kind == "family":
+        return " ".join(["launch/patient", "openid", "fhirUser",
+                         *(f"patient/{t}.{'rs' if v2 else 'read'}" for t in FAMILY_READ_TYPES)])
     if override:
         scopes = list(override)
     else:

@@ -197,7 +197,8 @@ class FamilyService:
 
     def close(self, launch: LaunchSession, tenant: Tenant, request_id: str, status: str, reply: str) -> FamilyRequest:
         """A professional answers a request: a question answered, help given, an About us change accepted
-        (the answer is saved as the family's) or kept to talk over."""
+        (the answer is saved as the family's) or kept to talk over, a parent's access to an adolescent's
+        plan given or not."""
         if launch.is_family:
             raise InvalidInput("Only the care team answers the family's requests.")
         actor = self.planning.actor(launch, tenant)
@@ -209,8 +210,8 @@ class FamilyService:
             check_closing(request, chosen)
         except ValueError as err:  # FamilyRequestError, or an unknown status
             raise InvalidInput(str(err) if isinstance(err, FamilyRequestError) else "Choose an answer.") from None
-        if request.kind is RequestKind.ACCESS:
-            raise InvalidInput("Access is granted on the consent page.")
+        if request.kind is RequestKind.ACCESS and chosen is RequestStatus.ACCEPTED:
+            self.store.grant(launch.iss, launch.patient_id, request.by_user, by=actor.name, at=self.clock.now())
         if request.kind is RequestKind.ABOUT_CHANGE and chosen is RequestStatus.ACCEPTED:
             self.about_us.set_answer(launch, tenant, request.subject_id, request.text,
                                      saved_by=f"{request.by_name}, accepted by {actor.name}")

@@ -11,7 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..plan.family import FamilyRequest, RequestKind, RequestStatus
-from .schema import aware, family_requests, family_visits
+from .schema import aware, family_access_grants, family_requests, family_visits
 
 
 class FamilyStore:
@@ -73,6 +73,22 @@ class FamilyStore:
                     conn.execute(table.insert().values(iss=iss, patient_id=patient_id, fhir_user=fhir_user,
                                                        seen_version=version, seen_at=at))
         except sa.exc.IntegrityError:  # the same person's other tab recorded it at the same moment
+            pass
+
+    # -- a parent's access to an adolescent's plan, where the site asks ------------------------------
+
+    def granted(self, iss: str, patient_id: str, fhir_user: str) -> bool:
+        table = family_access_grants
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(table.c.fhir_user).where(
+                table.c.iss == iss, table.c.patient_id == patient_id, table.c.fhir_user == fhir_user)).first() is not None
+
+    def grant(self, iss: str, patient_id: str, fhir_user: str, *, by: str, at: datetime) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(family_access_grants.insert().values(iss=iss, patient_id=patient_id, fhir_user=fhir_user,
+                                                                  granted_by=by, granted_at=at))
+        except sa.exc.IntegrityError:  # granted already (another request of theirs, answered before)
             pass
 
 

@@ -64,6 +64,7 @@ launch_sessions = sa.Table(
     sa.Column("acting_role", sa.String(40)),  # coordinator | clinician | ...: chosen once per launch
     sa.Column("audience", sa.String(20), nullable=False, default="professional"),  # professional | family
     sa.Column("person_name", sa.String(300)),  # a family launch: who signed in, "Ana Rivera (mother)"
+    sa.Column("access_rule", sa.String(40)),  # a family launch: the rule that let them in (plan.family_access)
 )
 
 # Append-only (R65): the app only inserts. No free text, no tokens: codes, ids and counts.

@@ -143,7 +143,8 @@ def when(at: datetime, lang: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 _KIND_LABELS = {RequestKind.QUESTION: "Question for the next visit", RequestKind.NEED_HELP: "Needs help",
-                RequestKind.ABOUT_CHANGE: "Proposed change to About us"}
+                RequestKind.ABOUT_CHANGE: "Proposed change to About us",
+                RequestKind.ACCESS: "A parent asks to see this adolescent's plan in the portal"}
 
 
 @dataclass(frozen=True, slots=True)

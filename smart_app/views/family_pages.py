@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from ..plan import i18n
+from ..plan.family_access import rule_text
 from ..security import new_handle
 from ..services.planning import Conflict
 from ..web import current_launch, current_tenant, launch_blueprint, services
@@ -26,7 +27,9 @@ def show():
     page = services().family.page(launch, current_tenant(), requested)
     lang = page.copy.lang if page.copy else (requested or i18n.DEFAULT_LANGUAGE)
     sent = request.args.get("sent", "")
-    view = family_view(page, lang=lang, person=launch.person_name or "", sent=sent if sent in SENT else "")
+    rule = rule_text(launch.access_rule, lang, current_tenant().adolescent_age)
+    view = family_view(page, lang=lang, person=launch.person_name or "", access_rule=rule,
+                       sent=sent if sent in SENT else "")
     return render_template("family/show.html", view=view, L=view.words, lang=lang)
 
 

@@ -6,31 +6,27 @@ and a family login reaches nothing of the professionals'. Runs on SQLite and Pos
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
 
-from smart_app.security import BROWSER_COOKIE, with_new_browser_id
-from smart_app.session import TokenSet
 from smart_app.store.schema import audit_events
 from tests.e2e.test_plan import CHILD, PlanUser
+from tests.support import family_launch
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 
 
 class FamilyUser:
-    """The mother in her own browser, signed in through the patient portal."""
+    """A family member in their own browser, signed in through the sandbox's patient portal and launched
+    from its app tile (a SMART standalone launch)."""
 
-    def __init__(self, app, sandbox, who: str = "mother", *, patient: str = CHILD,
-                 user: str = f"RelatedPerson/{CHILD}-relatedperson-mother", name: str = "Ana Lucía Rivera (mother)"):
+    def __init__(self, app, sandbox, account: str = "ana-rivera"):
         self.client = app.test_client()
-        browser, cookie = with_new_browser_id(None)
-        self.launch_id = app.extensions["spoc"].sessions.create(
-            iss=sandbox.iss, patient_id=patient, fhir_user=f"{sandbox.iss}/{user}",
-            encounter_id=None, need_patient_banner=False, intent=None,
-            scope="launch/patient openid fhirUser patient/*.read", browser=browser,
-            tokens=TokenSet("not-used", None, None), token_endpoint="", audience="family", person_name=name)
-        self.client.set_cookie(BROWSER_COOKIE, cookie, secure=True)
+        landed = family_launch(self.client, sandbox, account)
+        assert landed.status_code == 303, landed.get_data(as_text=True)[:1500]
+        self.launch_id = re.search(r"/f/([A-Za-z0-9_-]+)/", landed.headers["Location"]).group(1)
         self.csrf = ""
 
     def page(self, lang: str | None = None) -> str:
@@ -80,7 +76,7 @@ def signed(app, sandbox):
 
 @pytest.fixture
 def mother(app, sandbox):
-    return FamilyUser(app, sandbox, "mother")
+    return FamilyUser(app, sandbox)
 
 
 def test_the_mother_reads_the_signed_plan_in_spanish_and_answers_on_it(app, sandbox, signed, mother):
@@ -200,7 +196,7 @@ def test_the_family_page_before_any_plan_is_signed_says_so(app, sandbox, mother)
 def test_a_family_login_never_reaches_another_patients_plan(app, sandbox, signed, mother):
     """Walter, signed in for himself, and the mother: each sees and changes only their own patient's plan."""
     _, _, actions = signed
-    walter = FamilyUser(app, sandbox, patient="walter-hughes", user="Patient/walter-hughes", name="Walter Hughes")
+    walter = FamilyUser(app, sandbox, "walter-hughes")
     plans = app.extensions["spoc"].services.planning.plans
     before = plans.current(sandbox.iss, CHILD)
     page = walter.page()
@@ -212,3 +208,50 @@ def test_a_family_login_never_reaches_another_patients_plan(app, sandbox, signed
     assert walter.client.get(f"/f/{mother.launch_id}/").status_code == 401
     assert plans.current(sandbox.iss, CHILD) == before
     assert app.extensions["spoc"].services.family.store.requests(sandbox.iss, "walter-hughes") == ()
+
+
+def test_the_family_the_coordinator_and_the_clinician_acting_at_once_lose_nothing(app, sandbox, signed, mother):
+    """All three post at the same moment on the version each has open; then the family's page and the
+    care team's agree on everything each of them did (the family is one more writer under the merge rules)."""
+    coordinator, clinician, actions = signed
+    pump, log, bring = actions["Replace the feeding pump"], actions["Keep a night log of alarms"], \
+        actions["Bring the log to clinic"]
+    coordinator.do("open-revision")
+    coordinator.page(), clinician.page(), mother.page()  # each loads the same version
+    goal = next(iter(coordinator.ids("goal")))
+    posts = {
+        "coordinator": lambda: coordinator.client.post(coordinator.url(""), data={
+            "command": "edit-action", "csrf_token": coordinator.csrf(), "base_version": coordinator.version(),
+            "action_id": pump, "text": "Replace the feeding pump", "due": "2027-01-20", "status": "in-progress"}),
+        "clinician": lambda: clinician.client.post(clinician.url(""), data={
+            "command": "take-position", "csrf_token": clinician.csrf(), "base_version": clinician.version(),
+            "subject_id": goal, "stance": "agree"}),
+        "family": lambda: mother.client.post(f"/f/{mother.launch_id}/position", data={
+            "csrf_token": mother.csrf, "base_version": mother.version, "lang": "es", "subject_id": bring,
+            "stance": "amend", "words": "Llevarlo en marzo"}),
+        "family, again": lambda: mother.client.post(f"/f/{mother.launch_id}/done", data={
+            "csrf_token": mother.csrf, "base_version": mother.version, "lang": "es", "action_id": log}),
+    }
+    start, answers = threading.Barrier(len(posts)), {}
+
+    def post(who):
+        start.wait()
+        answers[who] = posts[who]().status_code
+
+    threads = [threading.Thread(target=post, args=(who,)) for who in posts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == dict.fromkeys(posts, 303)
+
+    plan = app.extensions["spoc"].services.planning.plans.current(sandbox.iss, CHILD).plan
+    assert plan.action(pump).due.isoformat() == "2027-01-20" and plan.action(pump).status.value == "in-progress"
+    assert plan.action(log).status.value == "done"
+    assert {(p.subject_id, p.party.value, p.stance.value) for p in plan.positions} == {
+        (goal, "clinician", "agree"), (bring, "family", "amend")}
+    review, family = coordinator.page(), mother.page()
+    for page in (review, family):
+        assert "Llevarlo en marzo" in page
+    assert re.search(rf'data-testid="fv-status-{log}">Hecho<', family)
+    assert re.search(rf'data-testid="fv-status-{pump}">En curso<', family)  # tracking shows now; wording as signed

@@ -137,6 +137,9 @@ redirect_uri = "https://spoc.example.org/callback"
     ("name = 7", "name"),
     ('ehr_careplan_view = "https://ehr.example.org/careplan"', "ehr_careplan_view"),  # no {id}
     ('ehr_careplan_view = "javascript:alert({id})"', "ehr_careplan_view"),
+    ('family_launch = "yes"', "family_launch"),
+    ('adolescent_parent_access = "maybe"', "adolescent_parent_access"),
+    ("adolescent_age = 30", "adolescent_age"),
 ])
 def test_every_bad_value_is_a_problem_with_its_line_whatever_the_client_type(tmp_path, line, key):
     text = ONE_TENANT.replace('name = "Clinic"\n', "") if key == "name" else ONE_TENANT
@@ -154,3 +157,13 @@ def test_the_ehrs_own_careplan_view_takes_the_id_quoted(tmp_path):
     assert tenant.careplan_view("abc-1") == "https://ehr.example.org/chart/careplan/abc-1?tab=1"
     assert tenant.careplan_view("a/b?c") == "https://ehr.example.org/chart/careplan/a%2Fb%3Fc?tab=1"
     assert Tenant("x", "https://e/fhir", "c", "https://a/cb").careplan_view("abc") == ""
+
+
+def test_the_family_door_is_closed_unless_a_site_opens_it_and_a_parents_access_to_a_teen_asks_by_default(tmp_path):
+    problems, (closed,) = check_tenants_file(write(tmp_path, ONE_TENANT))
+    assert problems == [] and closed.family_launch is False
+    assert (closed.adolescent_parent_access, closed.adolescent_age) == ("ask", 12)
+    text = ONE_TENANT + 'family_launch = true\nadolescent_parent_access = "off"\nadolescent_age = 14\n'
+    problems, (opened,) = check_tenants_file(write(tmp_path, text))
+    assert problems == []
+    assert (opened.family_launch, opened.adolescent_parent_access, opened.adolescent_age) == (True, "off", 14)

@@ -14,6 +14,7 @@ def upgrade() -> None:
     with op.batch_alter_table("launch_sessions") as batch:
         batch.add_column(sa.Column("audience", sa.String(20), nullable=False, server_default="professional"))
         batch.add_column(sa.Column("person_name", sa.String(300)))
+        batch.add_column(sa.Column("access_rule", sa.String(40)))
     op.create_table(
         "family_requests",
         sa.Column("request_id", sa.String(64), primary_key=True),
@@ -55,5 +56,6 @@ def downgrade() -> None:
     op.drop_index("ix_family_requests_patient", table_name="family_requests")
     op.drop_table("family_requests")
     with op.batch_alter_table("launch_sessions") as batch:
+        batch.drop_column("access_rule")
         batch.drop_column("person_name")
         batch.drop_column("audience")
