@@ -1,6 +1,7 @@
 """SMART discovery: `{iss}/.well-known/smart-configuration`, endpoints pinned to the tenant (R3-R5).
 
-Layer: launch. One GET per issuer, cached for a few minutes in the process.
+Layer: launch. One GET per issuer, cached for a few minutes in the process; likewise the issuer's
+id_token keys (its `jwks_uri`), fetched anew when a token names a key the cached set lacks.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..errors import FhirAccessError, LaunchError
+from joserfc.jwk import KeySet
+
 from ..fhir.bodies import parse_ehr_json
 from ..tenants import Tenant
 
 CACHE_SECONDS = 300
+# A token whose key is not in the cached set makes the keys be fetched again (the EHR rotated them), but
+# not more often than this: forged tokens must not turn the app into a JWKS hammer.
+KEYS_REFETCH_AFTER_S = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +82,35 @@ def _pinned(url: str, tenant: Tenant, what: str) -> str:
 
 
 class DiscoveryClient:
-    """Fetches and caches each tenant's SMART configuration."""
+    """Fetches and caches each tenant's SMART configuration, and each issuer's id_token keys."""
 
-    def __init__(self, *, timeout_s: float, http_get: Callable[..., requests.Response] = requests.get) -> None:
+    def __init__(self, *, timeout_s: float, http_get: Callable[..., requests.Response] = requests.get,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.timeout_s = timeout_s
         self.http_get = http_get
+        self._monotonic = monotonic
         self._cache: dict[str, tuple[float, SmartConfiguration]] = {}
+        self._keys: dict[str, tuple[float, KeySet]] = {}
         self._lock = threading.Lock()
+
+    def key_set(self, jwks_uri: str, *, fresh: bool = False) -> KeySet:
+        """The keys at `jwks_uri` (a tenant's pinned `jwks_uri`), cached like the configuration. `fresh`
+        asks again unless the cached set is younger than KEYS_REFETCH_AFTER_S. Raises requests,
+        FhirAccessError or ValueError errors: the caller says the token could not be verified."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._keys.get(jwks_uri)
+        if cached and now - cached[0] < (KEYS_REFETCH_AFTER_S if fresh else CACHE_SECONDS):
+            return cached[1]
+        keys = KeySet.import_key_set(parse_ehr_json(self.http_get(jwks_uri, timeout=self.timeout_s).content))
+        with self._lock:
+            self._keys[jwks_uri] = (now, keys)
+        return keys
 
     def for_tenant(self, tenant: Tenant) -> SmartConfiguration:
         with self._lock:
             cached = self._cache.get(tenant.key)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if cached and self._monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         url = tenant.iss.rstrip("/") + "/.well-known/smart-configuration"
         try:
@@ -102,5 +125,5 @@ class DiscoveryClient:
             raise LaunchError("The EHR's SMART configuration could not be read as JSON.") from None
         configuration = configuration_from(document, tenant)
         with self._lock:
-            self._cache[tenant.key] = (time.monotonic(), configuration)
+            self._cache[tenant.key] = (self._monotonic(), configuration)
         return configuration

@@ -21,12 +21,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from ..errors import ConfigError, FhirAccessError, LaunchError, SessionExpired
-from ..fhir.bodies import check_ehr_body, parse_ehr_json
+from ..fhir.bodies import check_ehr_body
 from ..tenants import Tenant
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLOCK_SKEW_S = 60
 ASSERTION_LIFETIME_S = 300  # R25: exp at most five minutes ahead
+ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
 
 
 class ClientKeys:
@@ -177,14 +178,19 @@ def refresh_tokens(tenant: Tenant, token_endpoint: str, refresh_token: str, keys
         raise SessionExpired("The EHR's token service could not be reached to renew access.") from None
 
 
-def validate_id_token(id_token: str, *, jwks_uri: str | None, issuer: str | None, client_id: str, iss: str,
-                      timeout_s: float, now: float, http_get: Callable[..., requests.Response] = requests.get) -> str | None:
-    """Checks signature, iss, aud and exp (R22); returns fhirUser as an absolute URL, if any."""
-    if not jwks_uri or not issuer:
+def validate_id_token(id_token: str, *, issuer: str | None, client_id: str, iss: str, now: float,
+                      key_set: Callable[[bool], KeySet] | None) -> str | None:
+    """Checks signature, iss, aud and exp (R22); returns fhirUser as an absolute URL, if any.
+
+    `key_set(fresh)` gives the issuer's keys (see DiscoveryClient.key_set); a signature the cached keys
+    do not verify is tried once more on keys fetched anew, as an EHR that rotated its keys needs."""
+    if key_set is None or not issuer:
         raise LaunchError("The EHR sent an id_token but no way to verify it.")
     try:
-        keys = KeySet.import_key_set(parse_ehr_json(http_get(jwks_uri, timeout=timeout_s).content))
-        token = jwt.decode(id_token, keys, algorithms=["RS256", "RS384", "ES256", "ES384"])
+        try:
+            token = jwt.decode(id_token, key_set(False), algorithms=ID_TOKEN_ALGORITHMS)
+        except (JoseError, ValueError):
+            token = jwt.decode(id_token, key_set(True), algorithms=ID_TOKEN_ALGORITHMS)
         jwt.JWTClaimsRegistry(
             now=int(now),
             leeway=CLOCK_SKEW_S,  # an EHR's clock a little ahead of ours must not fail every launch

@@ -132,9 +132,11 @@ def callback():
         log.warning("launch encounter ignored: not a FHIR id")
     fhir_user = None
     if context.id_token and "openid" in pending.scope.split():
+        jwks_uri = pending.jwks_uri
         fhir_user = oauth.validate_id_token(
-            context.id_token, jwks_uri=pending.jwks_uri, issuer=pending.issuer, client_id=tenant.client_id,
-            iss=tenant.iss, timeout_s=state.settings.fhir_timeout_s, now=state.clock.timestamp(),
+            context.id_token, issuer=pending.issuer, client_id=tenant.client_id, iss=tenant.iss,
+            now=state.clock.timestamp(),
+            key_set=(lambda fresh: state.discovery.key_set(jwks_uri, fresh=fresh)) if jwks_uri else None,
         )
     family = pending.kind == "family"
     if family and not fhir_user:

@@ -8,7 +8,6 @@ its own app, because client keys and secrets are read when the app is created.
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -229,18 +228,21 @@ def test_an_id_token_not_signed_by_the_issuers_key_fails_the_launch(client, sand
     impostor = RSAKey.generate_key(2048, {"kid": real_kid, "alg": "RS256"})
     fetched = []
 
+    discovery = app.extensions["spoc"].discovery
+
     def jwks_from_elsewhere(url, **kwargs):
+        if not url.endswith("/auth/jwks"):
+            return requests.get(url, **kwargs)
         fetched.append(url)
         response = requests.Response()
         response.status_code = 200
         response._content = json.dumps(public_jwks(impostor)).encode()
         return response
 
-    monkeypatch.setattr(oauth, "validate_id_token",
-                        functools.partial(oauth.validate_id_token, http_get=jwks_from_elsewhere))
+    monkeypatch.setattr(discovery, "http_get", jwks_from_elsewhere)
     callback, _ = begin(client, sandbox)
     response = client.get(path_of(callback))
-    assert fetched == [f"{sandbox.url}/auth/jwks"]
+    assert fetched == [f"{sandbox.url}/auth/jwks"]  # the keys were fresh: not fetched a second time
     assert response.status_code == 400  # R22
     assert "identity token could not be verified" in response.get_data(as_text=True)
     assert launch_rows(app) == []

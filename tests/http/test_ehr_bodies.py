@@ -105,5 +105,5 @@ def test_a_token_answer_nested_deep_refuses_the_sign_in_and_ends_a_refresh():
 def test_id_token_keys_nested_deep_fail_the_identity_check():
     responses.get(f"{BASE}/jwks", body=NESTED, content_type="application/json")
     with pytest.raises(LaunchError, match="identity token"):
-        oauth.validate_id_token("a.b.c", jwks_uri=f"{BASE}/jwks", issuer=BASE, client_id="spoc", iss=BASE,
-                                timeout_s=5, now=NOW)
+        oauth.validate_id_token("a.b.c", issuer=BASE, client_id="spoc", iss=BASE, now=NOW,
+                                key_set=lambda fresh: DiscoveryClient(timeout_s=5).key_set(f"{BASE}/jwks"))
