@@ -16,7 +16,7 @@ from datetime import date
 
 from bench.ehr_server import ServerSpec
 from bench.processes import bench_ehr_running
-from bench.profiling import ProfileRow, ThreadProfiles, top_rows, total_own_s
+from bench.profiling import ProfileRow, ThreadProfiles, fresh_launch_pools, top_rows, total_own_s
 from bench.summary_load import (
     APP_ORIGIN,
     CHILD_ID,
@@ -70,8 +70,9 @@ def app_cpu_figures(
         runs = [launch_to_summary(app, ehr.sandbox, CHILD_ID) for _ in range(sizes.launches)]
         ehr_cpu_s = (ehr.cpu_s() - ehr_cpu_before) / len(runs)
         profile = ThreadProfiles()
-        for _ in range(sizes.profiled):
-            launch_to_summary(app, ehr.sandbox, CHILD_ID, profile=profile)
+        with fresh_launch_pools():
+            for _ in range(sizes.profiled):
+                launch_to_summary(app, ehr.sandbox, CHILD_ID, profile=profile)
         stats = profile.stats()
         misses = ehr.stats()["misses"]
     return CpuFigures(

@@ -1,8 +1,10 @@
 """cProfile over every thread of a launch, timed by each thread's own CPU clock.
 
 Layer: benchmarks (not shipped). cProfile sees only the thread that enabled it, and the summary runs
-its sections and searches on pools of threads made for each launch; so each new thread gets its
-own profiler (`threading.setprofile`) and the tables merge them. The timer is `time.thread_time`,
+its sections and searches on the app's process-wide thread pools; so while profiling, those pools are
+fresh ones (`fresh_launch_pools`), each of their threads starts with its own profiler
+(`threading.setprofile`) and the tables merge them. (Without the fresh pools, the threads made by
+earlier launches would run unprofiled: the HTTP requests and JSON parsing of a launch would be missing.) The timer is `time.thread_time`,
 CPU time of the thread alone: time spent waiting for the EHR or for a lock counts for nothing, so
 cumulative time is CPU time under a function, not wall time.
 """
@@ -14,6 +16,9 @@ import pstats
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +57,25 @@ class ThreadProfiles:
             stats.add(profile)
         sys.setprofile(None)  # Stats() disables each profile on this thread: leave no profiler behind
         return stats
+
+
+@contextmanager
+def fresh_launch_pools() -> Iterator[None]:
+    """The app's search and section pools replaced by new ones until the way out, whose threads are
+    started (so profiled) inside the profiled launches; they are shut down, every thread ended, before
+    the way out, so that ThreadProfiles.stats can be read."""
+    from smart_app.fhir import queries
+
+    saved = queries._search_pool, queries._section_pool
+    fresh = (ThreadPoolExecutor(queries.SEARCH_THREADS, thread_name_prefix="profiled-search"),
+             ThreadPoolExecutor(queries.SECTION_THREADS, thread_name_prefix="profiled-section"))
+    queries._search_pool, queries._section_pool = fresh
+    try:
+        yield
+    finally:
+        queries._search_pool, queries._section_pool = saved
+        for pool in fresh:
+            pool.shutdown(wait=True)
 
 
 @dataclass(frozen=True, slots=True)
