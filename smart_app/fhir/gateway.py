@@ -160,7 +160,6 @@ class FhirGateway:
         max_attempts: int = 4,
         max_backoff_s: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
         lane: EhrLane | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -181,7 +180,6 @@ class FhirGateway:
         self._clock = clock or Clock().now
         self._rng = rng or random.Random()
         self._lane = lane or lane_for(self.base_url)
-        self._session = session or self._lane.session
         self._on_request = on_request
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
@@ -309,9 +307,8 @@ class FhirGateway:
             with self._slots, self._lane.slots.held(self):
                 with self._lock:
                     self._sent += 1
-                response = read_within_limit(self._session.request(
-                    method, url, data=json.dumps(body).encode("utf-8"), headers=headers, timeout=self._timeout_s,
-                    allow_redirects=False, stream=True))
+                response = read_within_limit(self._lane.send(
+                    method, url, data=json.dumps(body).encode("utf-8"), headers=headers, timeout=self._timeout_s))
             status = response.status_code
             return response
         except requests.Timeout:
@@ -373,8 +370,7 @@ class FhirGateway:
             with self._slots, self._lane.slots.held(self):
                 with self._lock:
                     self._sent += 1
-                response = read_within_limit(self._session.get(url, headers=headers, timeout=self._timeout_s,
-                                                                allow_redirects=False, stream=True))
+                response = read_within_limit(self._lane.send("GET", url, headers=headers, timeout=self._timeout_s))
             status = response.status_code
             return response
         except requests.Timeout:

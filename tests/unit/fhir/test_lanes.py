@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import responses
 
 from smart_app.fhir.gateway import FhirGateway
 from smart_app.fhir.lanes import FairSlots, lane_for
@@ -93,7 +94,6 @@ def test_one_lane_per_ehr_shared_by_every_launch_s_gateway():
     second = FhirGateway("https://ehr.example/fhir/", lambda: "t")
     other = FhirGateway("https://other.example/fhir", lambda: "t")
     assert first._lane is second._lane is lane_for("https://ehr.example/fhir")
-    assert first._session is second._session
     assert other._lane is not first._lane
 
 
@@ -118,3 +118,17 @@ def test_a_forked_worker_makes_its_own_lanes(monkeypatch):
     before = lane_for("https://forked.example/fhir")
     monkeypatch.setattr(lanes, "_lanes_pid", -1)  # as if this process were the parent's fork
     assert lane_for("https://forked.example/fhir") is not before
+
+
+@responses.activate
+def test_a_cookie_the_ehr_sets_for_one_launch_never_goes_out_with_another_launchs_requests():
+    base = "https://cookie-ehr.example/fhir"
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    responses.get(f"{base}/Condition", json=bundle, headers={"Set-Cookie": "EHRSESSION=user-a; Path=/"})
+    first = FhirGateway(base, lambda: "token-a")
+    second = FhirGateway(base, lambda: "token-b")
+    first.search("Condition", [("patient", "a")], max_pages=1)
+    second.search("Condition", [("patient", "b")], max_pages=1)
+    assert first._lane is second._lane
+    assert [call.request.headers.get("Cookie") for call in responses.calls] == [None, None]
+    assert [call.request.headers["Authorization"] for call in responses.calls] == ["Bearer token-a", "Bearer token-b"]
