@@ -102,7 +102,7 @@ class EhrLane:
         request = requests.PreparedRequest()
         request.prepare_method(method)
         request.prepare_url(url, None)
-        request.prepare_headers(headers)
+        request.prepare_headers({**self.session.headers, **headers})  # requests' own: gzip, keep-alive, its name
         request.prepare_body(data, None)
         adapter = self.session.get_adapter(url)
         return adapter.send(request, stream=True, timeout=timeout, verify=self.session.verify,

@@ -132,3 +132,14 @@ def test_a_cookie_the_ehr_sets_for_one_launch_never_goes_out_with_another_launch
     assert first._lane is second._lane
     assert [call.request.headers.get("Cookie") for call in responses.calls] == [None, None]
     assert [call.request.headers["Authorization"] for call in responses.calls] == ["Bearer token-a", "Bearer token-b"]
+
+
+@responses.activate
+def test_requests_sent_past_the_session_layer_still_ask_for_compressed_answers_and_name_the_client():
+    base = "https://gzip-ehr.example/fhir"
+    responses.get(f"{base}/Patient/p1", json={"resourceType": "Patient", "id": "p1"})
+    FhirGateway(base, lambda: "t").read("Patient/p1")
+    sent = responses.calls[0].request.headers
+    assert "gzip" in sent["Accept-Encoding"]
+    assert sent["User-Agent"].startswith("python-requests/")
+    assert sent["Accept"] == "application/fhir+json"
