@@ -27,6 +27,7 @@ from bench.summary_load import (
     fresh_app,
     launch_to_summary,
 )
+from smart_app.cli import settle_heap
 from smart_app.plan.record import SECTION_KEYS
 
 TARGET_CPU_S = 0.050
@@ -64,6 +65,7 @@ def app_cpu_figures(
     spec = ServerSpec(latency_ms=latency_ms, client_id=CLIENT_ID, redirect_uris=(f"{APP_ORIGIN}/callback",),
                       today=today)
     with bench_ehr_running(spec) as ehr, fresh_app(ehr.sandbox, concurrency=SITE_CONCURRENCY) as app:
+        settle_heap()  # as `spoc serve` does once its app is made, before its workers start
         for _ in range(sizes.warm_up):
             launch_to_summary(app, ehr.sandbox, CHILD_ID)
         ehr_cpu_before = ehr.cpu_s()

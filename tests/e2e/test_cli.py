@@ -5,6 +5,7 @@ Layer: command line (composition root). The demo test starts real processes on l
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -25,7 +26,8 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from joserfc.jwk import KeySet
 
-from smart_app.cli import DemoRequestHandler, main
+from smart_app.cli import DemoRequestHandler, demo_tenants_toml, main
+from smart_app.store import upgrade
 from smart_app.security import BROWSER_COOKIE
 from tests.processes import FORBIDDEN_IN_LOGS, run_that_leaves_secrets_near_the_logs, table_renamed
 from tests.support import LONG_REQUEST_LINE, ROOT, SandboxHandle, chart_launch_url, query_of, raw_request
@@ -255,3 +257,23 @@ def start_demo_banner(data: Path, log: Path) -> str:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait(timeout=5)
     return log.read_text()
+
+
+def test_spoc_serve_freezes_the_app_s_objects_before_forking_its_workers(tmp_path, monkeypatch):
+    from gunicorn.app.base import BaseApplication
+
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text(demo_tenants_toml("http://127.0.0.1:8200", "http://127.0.0.1:8100"))
+    database = f"sqlite:///{tmp_path / 'spoc.db'}"
+    upgrade(database)
+    monkeypatch.setenv("SPOC_TENANTS_FILE", str(tenants))
+    monkeypatch.setenv("SPOC_TOKEN_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("DATABASE_URL", database)
+    frozen_when_forking = []
+    monkeypatch.setattr(BaseApplication, "run", lambda self: frozen_when_forking.append(gc.get_freeze_count()))
+    gc.unfreeze()
+    try:
+        assert main(["serve", "--bind", "127.0.0.1:0"]) == 0
+    finally:
+        gc.unfreeze()
+    assert frozen_when_forking and frozen_when_forking[0] > 10_000
