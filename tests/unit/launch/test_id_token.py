@@ -31,10 +31,10 @@ def key():
     return RSAKey.generate_key(2048, parameters={"kid": "k1"})
 
 
-def token(key, **claims) -> str:
+def token(key, kid: str = "k1", **claims) -> str:
     body = {"iss": ISSUER, "aud": CLIENT, "sub": "u1", "iat": NOW, "exp": NOW + 300,
             "fhirUser": "Practitioner/u1", **claims}
-    return jwt.encode({"alg": "RS384", "kid": "k1"}, body, key, algorithms=["RS384"])
+    return jwt.encode({"alg": "RS384", "kid": kid}, body, key, algorithms=["RS384"])
 
 
 class KeyServer:
@@ -56,6 +56,12 @@ class Monotonic:
 
     def __call__(self):
         return self.now
+
+
+def ehr_keys(key) -> tuple[KeyServer, Monotonic, DiscoveryClient]:
+    """The EHR's key endpoint serving `key`, the app's monotonic clock, and the app's discovery client."""
+    server, clock = KeyServer(key), Monotonic()
+    return server, clock, DiscoveryClient(timeout_s=1, http_get=server.get, monotonic=clock)
 
 
 def check(key, id_token: str, now: float = NOW) -> str | None:
@@ -92,8 +98,7 @@ def test_a_token_for_another_client_is_refused(key):
 # --- the issuer's keys, cached (one fetch for many launches) and fetched anew when the EHR rotates them ---
 
 def test_many_launches_fetch_the_issuers_keys_once_until_the_cache_ages(key):
-    server, clock = KeyServer(key), Monotonic()
-    discovery = DiscoveryClient(timeout_s=1, http_get=server.get, monotonic=clock)
+    server, clock, discovery = ehr_keys(key)
     for _ in range(5):
         assert verify(discovery, token(key)) == f"{BASE}/Practitioner/u1"
     assert server.fetches == 1
@@ -103,24 +108,19 @@ def test_many_launches_fetch_the_issuers_keys_once_until_the_cache_ages(key):
 
 
 def test_a_token_signed_by_a_rotated_key_fetches_the_keys_again_and_passes(key):
-    server, clock = KeyServer(key), Monotonic()
-    discovery = DiscoveryClient(timeout_s=1, http_get=server.get, monotonic=clock)
+    server, clock, discovery = ehr_keys(key)
     assert verify(discovery, token(key))
     rotated = RSAKey.generate_key(2048, parameters={"kid": "k2"})
     server.keys = [rotated, key]
     clock.now += KEYS_REFETCH_AFTER_S + 1
-    signed_by_new = jwt.encode({"alg": "RS384", "kid": "k2"}, {"iss": ISSUER, "aud": CLIENT, "sub": "u1",
-                               "iat": NOW, "exp": NOW + 300, "fhirUser": "Practitioner/u2"}, rotated,
-                               algorithms=["RS384"])
-    assert verify(discovery, signed_by_new) == f"{BASE}/Practitioner/u2"
+    assert verify(discovery, token(rotated, kid="k2", fhirUser="Practitioner/u2")) == f"{BASE}/Practitioner/u2"
     assert server.fetches == 2
     assert verify(discovery, token(key))  # the old key still served during the rotation
     assert server.fetches == 2
 
 
 def test_forged_tokens_in_a_row_fetch_the_keys_again_at_most_once_in_the_refetch_interval(key):
-    server, clock = KeyServer(key), Monotonic()
-    discovery = DiscoveryClient(timeout_s=1, http_get=server.get, monotonic=clock)
+    server, clock, discovery = ehr_keys(key)
     assert verify(discovery, token(key))
     forger = RSAKey.generate_key(2048, parameters={"kid": "k1"})
     clock.now += KEYS_REFETCH_AFTER_S + 1
