@@ -175,6 +175,7 @@ class LevelFigures:
     app_cpu_s: float  # gunicorn master + workers, per launch
     ehr_cpu_s: float  # the benchmark EHR, per launch
     browsers_cpu_s: float  # this process (the browsers' threads), per launch
+    busiest_worker_share: float  # of the workers' CPU time: 1 / workers when evenly shared
 
     @property
     def error_count(self) -> int:
@@ -197,6 +198,8 @@ def measure_level(app_url: str, app_pid: int, ehr: EhrProcess, at_once: int, min
     for _ in range(max(1, math.ceil(min_samples / at_once))):
         outcomes.extend(burst(app_url, ehr, at_once))
     launches = len(outcomes)
+    app_after = tree_cpu_s(app_pid)
+    by_worker = [cpu_used_s({pid: app_before.get(pid, 0.0)}, {pid: t}) for pid, t in app_after.items() if pid != app_pid]
     completed = [o.wall_s for o in outcomes if o.error is None]
     return LevelFigures(
         at_once=at_once,
@@ -205,9 +208,10 @@ def measure_level(app_url: str, app_pid: int, ehr: EhrProcess, at_once: int, min
         p95_s=percentile(completed, 0.95),
         slowest_s=max(completed, default=float("nan")),
         errors=dict(Counter(o.error for o in outcomes if o.error is not None)),
-        app_cpu_s=cpu_used_s(app_before, tree_cpu_s(app_pid)) / launches,
+        app_cpu_s=cpu_used_s(app_before, app_after) / launches,
         ehr_cpu_s=(ehr.cpu_s() - ehr_before) / launches,
         browsers_cpu_s=(time.process_time() - browsers_before) / launches,
+        busiest_worker_share=max(by_worker, default=0.0) / (sum(by_worker) or 1.0),
     )
 
 

@@ -202,10 +202,11 @@ def cpu_section(figures: CpuFigures, sizes: CpuSizes) -> str:
 
 def serve_table(figures: ServeFigures) -> str:
     header = ["launches at once", "launches", "p50 s", "p95 s", "slowest s", "errors", "app CPU ms/launch",
-              "EHR CPU ms/launch", "browsers CPU ms/launch"]
+              "EHR CPU ms/launch", "browsers CPU ms/launch", "busiest worker's CPU share"]
     return render_table(header, [
         [str(f.at_once), str(f.launches), sig(f.p50_s), sig(f.p95_s), sig(f.slowest_s), str(f.error_count),
-         sig(f.app_cpu_s * 1000), sig(f.ehr_cpu_s * 1000), sig(f.browsers_cpu_s * 1000)]
+         sig(f.app_cpu_s * 1000), sig(f.ehr_cpu_s * 1000), sig(f.browsers_cpu_s * 1000),
+         f"{f.busiest_worker_share:.0%}"]
         for f in figures.levels
     ])
 

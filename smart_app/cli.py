@@ -106,7 +106,7 @@ def _serve(args) -> int:
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger
 
-    from . import create_app
+    from . import create_app, serving
 
     class RedactingLogger(Logger):
         """Access and error lines without query strings, launch handles or link tokens (R64): gunicorn's
@@ -131,7 +131,9 @@ def _serve(args) -> int:
             self.cfg.set("bind", args.bind)
             self.cfg.set("workers", args.workers)
             self.cfg.set("threads", args.threads)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", serving.BalancedThreadWorker)
+            self.cfg.set("pre_fork", serving.pre_fork)
+            self.cfg.set("child_exit", serving.child_exit)
             self.cfg.set("logger_class", RedactingLogger)
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms')

@@ -55,10 +55,10 @@ def wait_until_healthy(app: AppProcess) -> None:
 
 
 @contextmanager
-def spoc_serve(port: int, env: dict[str, str], log: Path) -> Iterator[AppProcess]:
+def spoc_serve(port: int, env: dict[str, str], log: Path, workers: int = 1) -> Iterator[AppProcess]:
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "smart_app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            [sys.executable, "-m", "smart_app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:

@@ -164,6 +164,7 @@ def test_the_serve_benchmark_launches_clinicians_at_once_on_spoc_serve_with_post
         assert finite_and_positive(level.p50_s, level.p95_s, level.slowest_s, level.app_cpu_s, level.browsers_cpu_s)
         assert level.p50_s <= level.p95_s <= level.slowest_s
         assert level.ehr_cpu_s >= 0
+        assert 1 / figures.workers <= level.busiest_worker_share <= 1
     rows = [line.split() for line in serve_section(figures).splitlines() if line.split()[0].isdigit()]
     assert [row[:2] for row in rows] == [["1", "1"], ["2", "2"]]
 

@@ -6,6 +6,7 @@ Layer: command line (composition root). The demo test starts real processes on l
 from __future__ import annotations
 
 import gc
+import http.client
 import json
 import os
 import re
@@ -29,7 +30,13 @@ from joserfc.jwk import KeySet
 from smart_app.cli import DemoRequestHandler, demo_tenants_toml, main
 from smart_app.store import upgrade
 from smart_app.security import BROWSER_COOKIE
-from tests.processes import FORBIDDEN_IN_LOGS, run_that_leaves_secrets_near_the_logs, table_renamed
+from tests.processes import (
+    FORBIDDEN_IN_LOGS,
+    run_that_leaves_secrets_near_the_logs,
+    spoc_serve,
+    table_renamed,
+    wait_until_healthy,
+)
 from tests.support import LONG_REQUEST_LINE, ROOT, SandboxHandle, chart_launch_url, query_of, raw_request
 
 WAIT_S = 30
@@ -277,3 +284,43 @@ def test_spoc_serve_freezes_the_app_s_objects_before_forking_its_workers(tmp_pat
     finally:
         gc.unfreeze()
     assert frozen_when_forking and frozen_when_forking[0] > 10_000
+
+
+def open_connections(pid: int) -> int:
+    """Sockets a process holds open (its listening socket and any others included)."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+def worker_pids(master: int) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+def test_spoc_serve_s_workers_take_connections_in_turn_so_that_neither_does_most_launches(tmp_path):
+    """A browser keeps its connection for the whole launch: the worker that took it does the launch.
+    Twenty browsers connecting one after another end up ten and ten, give or take one (without the
+    least-loaded accept, whichever worker woke first took each: 9 to 11 or 8 to 12 in three runs of four)."""
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text(demo_tenants_toml("http://127.0.0.1:8200", "http://127.0.0.1:8100"))
+    database = f"sqlite:///{tmp_path / 'spoc.db'}"
+    upgrade(database)
+    env = {**os.environ, "SPOC_TENANTS_FILE": str(tenants), "SPOC_TOKEN_KEYS": Fernet.generate_key().decode(),
+           "DATABASE_URL": database, "PYTHONUNBUFFERED": "1"}
+    with spoc_serve(free_port(), env, tmp_path / "serve.log", workers=2) as app:
+        wait_until_healthy(app)
+        wait_for(lambda: len(worker_pids(app.process.pid)) == 2, "two workers", app.process, app.log)
+        time.sleep(0.5)  # the health check's own connection has been closed
+        workers = worker_pids(app.process.pid)
+        before = {pid: open_connections(pid) for pid in workers}
+        browsers = []
+        try:
+            for _ in range(20):
+                browser = http.client.HTTPConnection(app.url.removeprefix("http://"), timeout=5)
+                browser.request("GET", "/healthz")
+                assert browser.getresponse().read()
+                browsers.append(browser)  # kept alive: it stays with the worker that took it
+            taken = sorted(open_connections(pid) - before[pid] for pid in workers)
+        finally:
+            for browser in browsers:
+                browser.close()
+    assert sum(taken) == 20 and taken[1] - taken[0] <= 1, taken
