@@ -120,19 +120,22 @@ class FhirReader(Protocol):
 
 
 class _Pending:
-    """A GET that one thread is sending and others may wait for (in-flight coalescing)."""
+    """A GET that one thread is sending and others may wait for (in-flight coalescing), then the
+    answer remembered for the rest of the launch. Kept as the EHR's bytes, parsed anew for each later
+    reader: parsed, a launch's answers were ~1,500 objects that the garbage collector scanned in every
+    full collection for as long as the gateway lived (bench/README.md, section 5)."""
 
     def __init__(self) -> None:
         self._done = threading.Event()
-        self._body: dict[str, Any] | None = None
+        self._content: bytes | None = None
         self._error: BaseException | None = None
 
     @property
     def settled(self) -> bool:
         return self._done.is_set()
 
-    def resolve(self, body: dict[str, Any]) -> None:
-        self._body = body
+    def resolve(self, content: bytes) -> None:
+        self._content = content
         self._done.set()
 
     def fail(self, error: BaseException) -> None:
@@ -143,8 +146,8 @@ class _Pending:
         self._done.wait()
         if self._error is not None:
             raise self._error
-        assert self._body is not None
-        return self._body
+        assert self._content is not None
+        return parse_ehr_json(self._content)  # read once already: a JSON object
 
 
 class FhirGateway:
@@ -341,16 +344,17 @@ class FhirGateway:
         if not owner:
             return pending.wait()
         try:
-            body = self._get_with_retries(url)
+            response = self._get_with_retries(url)
+            body = _json_object(response)
         except BaseException as error:
             with self._lock:
                 del self._cache[url]  # failures are not remembered: a retry of the section may send it again
             pending.fail(error)
             raise
-        pending.resolve(body)
+        pending.resolve(response.content)
         return body
 
-    def _get_with_retries(self, url: str) -> dict[str, Any]:
+    def _get_with_retries(self, url: str) -> requests.Response:
         for attempt in range(1, self._max_attempts + 1):
             response = self._send(url)
             if response.status_code in RETRYABLE_STATUSES and attempt < self._max_attempts:
@@ -359,7 +363,7 @@ class FhirGateway:
                     self._sleep(delay)
                     continue
             raise_for_fhir_status(response)
-            return _json_object(response)
+            return response
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
     def _send(self, url: str) -> requests.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import threading
@@ -306,6 +307,25 @@ def test_identical_requests_are_sent_once():
 
     assert len(responses.calls) == 2 and practitioner.call_count == 1
     assert gateway.request_count == 2
+
+
+@responses.activate
+def test_a_remembered_answer_holds_no_parsed_object_and_each_reader_gets_its_own_copy():
+    """A gateway lives as long as its launch (up to 256 of them per process): parsed answers kept there
+    were objects every full garbage collection scanned, and a reader changing its copy changed the
+    next reader's."""
+    responses.get(f"{BASE}/Practitioner/1", json={"resourceType": "Practitioner", "id": "1",
+                                                   "name": [{"text": "Dr. Remembered"}]})
+    gateway, _ = a_gateway()
+
+    first = gateway.read("Practitioner/1")
+    first["name"][0]["text"] = "changed by its reader"
+    del first
+    gc.collect()
+
+    assert not [o for o in gc.get_objects() if isinstance(o, dict) and o.get("text") == "Dr. Remembered"]
+    assert gateway.read("Practitioner/1")["name"][0]["text"] == "Dr. Remembered"
+    assert len(responses.calls) == 1
 
 
 @responses.activate
