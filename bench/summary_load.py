@@ -378,7 +378,7 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
     pages: dict[tuple[str, str], int] = {}
     search_s: dict[tuple[str, str], float] = {}
     read_types: set[str] = set()
-    capabilities_read = any(entry["path"].removeprefix("/fhir") == CAPABILITIES_PATH for entry in log)
+    capabilities_read = _capabilities_after_launch_requests(log)
     for entry in log:
         path = entry["path"].removeprefix("/fhir")
         if path in LAUNCH_PATHS:
@@ -407,6 +407,18 @@ def critical_path(log: Sequence[dict], patient_id: str, today: date) -> Critical
             trips[section] += rounds
     ehr_chain_s = launch_s + max(search_s.values(), default=0.0)
     return CriticalPath(launch_requests, trips, ehr_chain_s)
+
+
+def _capabilities_after_launch_requests(log: Sequence[dict]) -> bool:
+    """Was the CapabilityStatement read, after the launch requests had been answered? Read while they
+    were under way, it adds no round of its own: it is part of the launch round."""
+    def path_of(entry: dict) -> str:
+        return entry["path"].removeprefix("/fhir")
+
+    reads = [entry for entry in log if path_of(entry) == CAPABILITIES_PATH]
+    launch_ends = [entry.get("started_ms", 0.0) + entry["ms"] for entry in log if path_of(entry) in LAUNCH_PATHS]
+    return any("started_ms" not in read or not launch_ends or read["started_ms"] >= max(launch_ends)
+               for read in reads)
 
 
 def _read_rounds(read_types: set[str]) -> dict[str, int]:

@@ -156,7 +156,7 @@ class FhirGateway:
     def __init__(
         self,
         base_url: str,
-        token: Callable[[], str],
+        token: Callable[[], str] | None,  # None: reads without a token (the CapabilityStatement)
         *,
         timeout_s: float = 10.0,
         concurrency: int = 8,
@@ -367,7 +367,9 @@ class FhirGateway:
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
     def _send(self, url: str) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self._token()}", "Accept": FHIR_JSON}
+        headers = {"Accept": FHIR_JSON}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token()}"
         status: int | None = None
         started = time.monotonic()
         try:

@@ -80,6 +80,8 @@ def _begin(iss: str | None, launch: str | None, *, kind: str):
     else:
         response = redirect(url, code=302)  # R31: same frame, no popup
     _set_browser_cookie(response, cookie)
+    if kind == "ehr":
+        state.services.summary.expect_launch(tenant)
     return response
 
 

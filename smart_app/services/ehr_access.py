@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import SmartAppError
 from ..fhir.capabilities import Capabilities
@@ -22,6 +23,8 @@ from ..tenants import Tenant
 
 MAX_LIVE_GATEWAYS = 256
 CAPABILITIES_TTL_S = 600
+
+_open_reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fhir-capabilities")
 
 
 def profile_for(tenant: Tenant) -> QueryProfile:
@@ -41,6 +44,7 @@ class EhrAccess:
         self.timeout_s = timeout_s
         self._gateways: OrderedDict[str, FhirGateway] = OrderedDict()
         self._capabilities: dict[str, tuple[float, Capabilities]] = {}
+        self._early_reads: dict[str, Future[Capabilities | None]] = {}
         self._lock = threading.Lock()
 
     def gateway(self, launch: LaunchSession, tenant: Tenant) -> FhirGateway:
@@ -75,12 +79,45 @@ class EhrAccess:
     def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
         with self._lock:
             cached = self._capabilities.get(tenant.key)
+            early = self._early_reads.get(tenant.key)
         if cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
             return cached[1]
+        if early is not None:
+            read_openly = early.result()  # never raises, and times out with the EHR's own timeout
+            if read_openly is not None:
+                return read_openly
         try:
             capabilities = Capabilities.from_statement(gateway.read("metadata"))
         except SmartAppError:
             return Capabilities.unknown()  # conservative: try the searches, let each fail alone
+        self._remember(tenant, capabilities)
+        return capabilities
+
+    def read_capabilities_early(self, tenant: Tenant) -> None:
+        """Start reading the site's CapabilityStatement when it is not known, while the browser is away
+        at the EHR's authorize endpoint: the first launch at a site (and the first after
+        CAPABILITIES_TTL_S) then sends the searches it chooses with the others, not one round after
+        them. Read without a token, as a FHIR server serves `metadata` to anyone; from one that does
+        not, `capabilities` reads it again with the launch's token."""
+        with self._lock:
+            cached = self._capabilities.get(tenant.key)
+            if (cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S) or tenant.key in self._early_reads:
+                return
+            self._early_reads[tenant.key] = _open_reads.submit(self._read_openly, tenant)
+
+    def _read_openly(self, tenant: Tenant) -> Capabilities | None:
+        try:
+            statement = FhirGateway(tenant.iss, None, timeout_s=self.timeout_s, max_attempts=1).read("metadata")
+            capabilities = Capabilities.from_statement(statement)
+        except SmartAppError:
+            return None
+        else:
+            self._remember(tenant, capabilities)
+            return capabilities
+        finally:
+            with self._lock:
+                del self._early_reads[tenant.key]
+
+    def _remember(self, tenant: Tenant, capabilities: Capabilities) -> None:
         with self._lock:
             self._capabilities[tenant.key] = (time.monotonic(), capabilities)
-        return capabilities

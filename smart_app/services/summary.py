@@ -81,6 +81,10 @@ class SummaryService:
 
     # -- reading the EHR ------------------------------------------------------------------------------
 
+    def expect_launch(self, tenant: Tenant) -> None:
+        """A launch at this site has begun: what the summary needs of the site alone, read meanwhile."""
+        self.ehr.read_capabilities_early(tenant)
+
     def fetches(self, launch: LaunchSession, tenant: Tenant,
                 keys: Sequence[str] = SECTION_KEYS) -> Iterator[SectionFetch]:
         """Each section as soon as the EHR has answered for it (in parallel); one audit row each."""

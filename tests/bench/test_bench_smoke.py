@@ -22,8 +22,9 @@ from bench.tables import cpu_section, report, serve_section, sig
 TODAY = date(2026, 3, 1)
 
 
-def a_request(path: str, query: str = "", ms: float = 50.0) -> dict:
-    return {"method": "GET", "path": path, "query": query, "status": 200, "ms": ms}
+def a_request(path: str, query: str = "", ms: float = 50.0, started_ms: float | None = None) -> dict:
+    request = {"method": "GET", "path": path, "query": query, "status": 200, "ms": ms}
+    return request if started_ms is None else {**request, "started_ms": started_ms}
 
 
 def test_the_bound_is_the_launch_requests_plus_the_longest_section_chain_times_a_lone_request():
@@ -68,6 +69,18 @@ def test_the_capability_statement_adds_a_round_only_before_the_searches_it_choos
 
     assert path.section_round_trips == {"medications": 2, "goals": 1}
     assert path.round_trips == 3
+
+
+def test_a_capability_statement_read_alongside_the_launch_requests_adds_no_round():
+    def log(statement_started_ms: float) -> list[dict]:
+        return [
+            a_request("/fhir/.well-known/smart-configuration", started_ms=1000.0),
+            a_request("/fhir/metadata", started_ms=statement_started_ms),
+            a_request("/fhir/MedicationStatement", "patient=p&status=active", started_ms=1120.0),
+        ]
+
+    assert critical_path(log(1010.0), "p", TODAY).round_trips == 2  # sent while discovery was under way
+    assert critical_path(log(1055.0), "p", TODAY).round_trips == 3  # after it: one round of its own
 
 
 def test_a_round_trip_is_priced_at_the_ehrs_time_on_a_request_sent_alone(sandbox_config, sandbox):

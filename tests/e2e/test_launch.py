@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -435,3 +436,23 @@ def test_a_token_response_encounter_that_is_not_a_fhir_id_is_dropped_with_a_warn
     assert landed.status_code == 303  # R20: the launch goes on, without the encounter
     assert encounter_of(app) is None
     assert "encounter ignored" in caplog.text
+
+
+def test_a_site_s_first_launch_reads_its_capability_statement_while_the_browser_is_at_authorize_and_only_once(
+        client, sandbox):
+    """Issue 17: the summary's searches chosen by the CapabilityStatement then leave with the others
+    instead of one round after them; the summary reads no second copy."""
+    sandbox.control("requests/clear")
+    start = client.get(path_of(chart_launch_url(sandbox, CHILD)))
+    assert start.status_code == 302
+
+    def statement_reads() -> list[dict]:
+        return [r for r in sandbox.fhir_requests() if r["path"] == "/fhir/metadata"]
+
+    deadline = time.monotonic() + 5
+    while not statement_reads() and time.monotonic() < deadline:  # read in the background, answered soon
+        time.sleep(0.02)
+    assert len(statement_reads()) == 1  # before the app has a token: the callback has not been called
+    landed = client.get(path_of(authorize_at_sandbox(start.headers["Location"])))
+    assert "cerebral palsy" in sections(client, launch_id_of(landed))["conditions"]
+    assert len(statement_reads()) == 1

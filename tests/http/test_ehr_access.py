@@ -1,0 +1,86 @@
+"""The site's CapabilityStatement, read early at the start of a launch (issue 17): without a token, once,
+and used by the summary instead of a second read; a server that wants a token for it gets the launch's.
+
+Layer: services' EHR access at the HTTP edge (responses).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import responses
+
+from smart_app.fhir.gateway import FhirGateway
+from smart_app.services.ehr_access import EhrAccess
+from smart_app.tenants import Quirks, Tenant
+
+BASE = "https://ehr.example/fhir/r4"
+STATEMENT = {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance", "fhirVersion": "4.0.1",
+             "format": ["json"], "rest": [{"mode": "server", "resource": [
+                 {"type": "MedicationStatement", "interaction": [{"code": "search-type"}]}]}]}
+
+
+def a_site() -> Tenant:
+    return Tenant(name="Clinic", iss=BASE, client_id="spoc", redirect_uri="https://app.example/callback",
+                  frame_ancestors=("https://ehr.example",), write_mode="careplan", quirks=Quirks())
+
+
+def launch_gateway() -> FhirGateway:
+    return FhirGateway(BASE, lambda: "launch-token")
+
+
+def an_ehr_access() -> EhrAccess:
+    return EhrAccess(sessions=None, keys=None, timeout_s=5)  # capabilities need neither
+
+
+def authorization_of(call) -> str | None:
+    return call.request.headers.get("Authorization")
+
+
+@responses.activate
+def test_the_early_read_goes_without_a_token_and_the_summary_uses_it_without_asking_again():
+    responses.get(f"{BASE}/metadata", json=STATEMENT)
+    ehr, site = an_ehr_access(), a_site()
+
+    ehr.read_capabilities_early(site)
+    capabilities = ehr.capabilities(site, launch_gateway())
+
+    assert capabilities.supports_search("MedicationStatement")
+    assert [authorization_of(call) for call in responses.calls] == [None]
+    ehr.read_capabilities_early(site)  # known now: nothing more to read
+    assert ehr.capabilities(site, launch_gateway()).supports_search("MedicationStatement")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_summary_that_starts_while_the_early_read_is_under_way_waits_for_it_rather_than_asking_twice():
+    answered = threading.Event()
+
+    def slow_statement(request):
+        answered.wait(5)
+        return 200, {"Content-Type": "application/fhir+json"}, json.dumps(STATEMENT)
+
+    responses.add_callback(responses.GET, f"{BASE}/metadata", callback=slow_statement)
+    ehr, site = an_ehr_access(), a_site()
+
+    ehr.read_capabilities_early(site)
+    threading.Timer(0.05, answered.set).start()
+    capabilities = ehr.capabilities(site, launch_gateway())
+
+    assert capabilities.supports_search("MedicationStatement")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_server_that_wants_a_token_for_its_statement_gets_the_launch_s():
+    responses.get(f"{BASE}/metadata", status=401, json={"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "login"}]})
+    responses.get(f"{BASE}/metadata", json=STATEMENT)
+    ehr, site = an_ehr_access(), a_site()
+
+    ehr.read_capabilities_early(site)
+    capabilities = ehr.capabilities(site, launch_gateway())
+
+    assert capabilities.supports_search("MedicationStatement")
+    assert [authorization_of(call) for call in responses.calls] == [None, "Bearer launch-token"]
