@@ -72,6 +72,9 @@ class TokenSet:
     expires_at: datetime | None
 
 
+LAST_SEEN_STEP = timedelta(seconds=30)
+
+
 class SessionStore:
     def __init__(self, engine: sa.Engine, cipher: TokenCipher, *, idle_timeout_s: int, state_lifetime_s: int,
                  clock: Callable[[], datetime]) -> None:
@@ -193,7 +196,9 @@ class SessionStore:
         return launch_id
 
     def load(self, launch_id: str, browser_cookie: str | None) -> LaunchSession:
-        """The live session for this handle and browser, its idle clock restarted (R34)."""
+        """The live session for this handle and browser, its idle clock restarted (R34) when it last was
+        LAST_SEEN_STEP ago or more: a launch's pages come in quick succession, and each restart was a
+        write and a commit. So a session may end up to that much before the idle timeout, never after."""
         now = self.clock()
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(launch_sessions).where(launch_sessions.c.launch_id == launch_id)).first()
@@ -201,9 +206,11 @@ class SessionStore:
                 raise SessionExpired("This Shared Plan of Care session is not open in this browser.")
             if row.ended_at is not None:
                 raise SessionExpired("This Shared Plan of Care session has ended.")
-            idle = now - aware(row.last_seen_at) > self.idle_timeout
-            change = {"ended_at": now, "end_reason": "idle"} if idle else {"last_seen_at": now}
-            conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(**change))
+            quiet = now - aware(row.last_seen_at)
+            idle = quiet > self.idle_timeout
+            if idle or quiet >= LAST_SEEN_STEP:
+                change = {"ended_at": now, "end_reason": "idle"} if idle else {"last_seen_at": now}
+                conn.execute(launch_sessions.update().where(launch_sessions.c.launch_id == launch_id).values(**change))
         if idle:  # raised once committed: raising inside begin() rolled the end back
             raise SessionExpired("This session ended after a period without activity.")
         return _session_from(row)

@@ -76,19 +76,26 @@ class EhrAccess:
             cached = self._capabilities.get(tenant.key)
         return cached[1] if cached else None
 
-    def capabilities(self, tenant: Tenant, gateway: FhirGateway) -> Capabilities:
+    def capabilities(self, tenant: Tenant, gateway: FhirGateway, *, fresh: bool = False) -> Capabilities:
+        """The site's capabilities, read at most CAPABILITIES_TTL_S ago; `fresh`: read now, for a filing,
+        whose way of writing (transactions, conditional creates) rests on what the EHR says today. A
+        fresh read that fails falls back on the last one."""
         with self._lock:
             cached = self._capabilities.get(tenant.key)
             early = self._early_reads.get(tenant.key)
-        if cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
+        if fresh:
+            gateway.forget_reads()
+        elif cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
             return cached[1]
-        if early is not None:
+        elif early is not None:
             read_openly = early.result()  # never raises, and times out with the EHR's own timeout
             if read_openly is not None:
                 return read_openly
         try:
             capabilities = Capabilities.from_statement(gateway.read("metadata"))
         except SmartAppError:
+            if fresh and cached:
+                return cached[1]
             return Capabilities.unknown()  # conservative: try the searches, let each fail alone
         self._remember(tenant, capabilities)
         return capabilities

@@ -678,9 +678,9 @@ class FilingService:
         self.clock = clock
         self.limits = LearnedLimits()
 
-    def site(self, launch: LaunchSession, tenant: Tenant) -> Site:
+    def site(self, launch: LaunchSession, tenant: Tenant, *, fresh_capabilities: bool = False) -> Site:
         gateway = self.ehr.gateway(launch, tenant)
-        capabilities = self.ehr.capabilities(tenant, gateway)
+        capabilities = self.ehr.capabilities(tenant, gateway, fresh=fresh_capabilities)
         system, code = tenant.note_type.split("|")
         return Site(gateway=gateway, capabilities=capabilities, launch=launch,
                     tier=tier_for(launch, tenant, capabilities),
@@ -714,8 +714,8 @@ class FilingService:
                    and (last is None or a.attempt_id > last.attempt_id)}
         previous = filed_with([v.plan for v in history
                                if (last and v.version == last.plan_version) or v.version in stopped])
-        return file_plan(self.site(launch, tenant), version, filings=self.filings, audit=self.audit,
-                         by=self.summary.user_name(launch, tenant), now=self.clock.now(),
+        return file_plan(self.site(launch, tenant, fresh_capabilities=True), version, filings=self.filings,
+                         audit=self.audit, by=self.summary.user_name(launch, tenant), now=self.clock.now(),
                          narrative=self.narrative(launch, tenant, version),
                          created=self.clock.local_date(history[0].saved_at) if history else None,
                          overwrite_ehr_version=overwrite_ehr_version[:64], previous=previous)

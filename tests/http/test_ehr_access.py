@@ -84,3 +84,21 @@ def test_a_server_that_wants_a_token_for_its_statement_gets_the_launch_s():
 
     assert capabilities.supports_search("MedicationStatement")
     assert [authorization_of(call) for call in responses.calls] == [None, "Bearer launch-token"]
+
+
+@responses.activate
+def test_a_filing_reads_the_statement_afresh_and_falls_back_on_the_last_one_when_it_cannot():
+    """A filing's way of writing rests on what the EHR says today, not ten minutes ago."""
+    no_transactions = {**STATEMENT, "rest": [{"mode": "server", "resource": [], "interaction": []}]}
+    with_transactions = {**no_transactions, "rest": [{"mode": "server", "resource": [],
+                                                      "interaction": [{"code": "transaction"}]}]}
+    responses.get(f"{BASE}/metadata", json=with_transactions)
+    responses.get(f"{BASE}/metadata", json=no_transactions)
+    responses.get(f"{BASE}/metadata", status=500)
+    ehr, site, gateway = an_ehr_access(), a_site(), launch_gateway()
+
+    assert ehr.capabilities(site, gateway).supports_transaction
+    assert ehr.capabilities(site, gateway).supports_transaction  # remembered: not asked again
+    assert not ehr.capabilities(site, gateway, fresh=True).supports_transaction
+    assert not ehr.capabilities(site, gateway, fresh=True).supports_transaction  # 500: the last one read
+    assert len(responses.calls) == 3

@@ -11,9 +11,9 @@ from cryptography.fernet import Fernet
 
 from smart_app.errors import LaunchError, SessionExpired
 from smart_app.security import TokenCipher
-from smart_app.session import PendingAuthorization, SessionStore, TokenSet
+from smart_app.session import LAST_SEEN_STEP, PendingAuthorization, SessionStore, TokenSet
 from smart_app.store import create_engine
-from smart_app.store.schema import launch_sessions
+from smart_app.store.schema import aware, launch_sessions
 
 ISS = "https://ehr.example/fhir"
 STATE_LIFETIME_S, IDLE_TIMEOUT_S = 600, 900
@@ -72,6 +72,24 @@ def test_a_session_used_just_inside_the_idle_timeout_stays_open_and_its_idle_clo
     for _ in range(3):
         clock.advance(IDLE_TIMEOUT_S - 1)
         assert sessions.load(launch_id, "browser-1").patient_id == "p1"  # R34
+
+
+def test_pages_in_quick_succession_restart_the_idle_clock_once_a_step_so_it_never_runs_late(sessions, clock):
+    launch_id = a_launch(sessions)
+    created = clock.now
+
+    def last_seen() -> datetime:
+        with sessions.engine.connect() as conn:
+            return aware(conn.execute(sa.select(launch_sessions.c.last_seen_at)).scalar_one())
+
+    clock.advance(LAST_SEEN_STEP.total_seconds() - 1)
+    sessions.load(launch_id, "browser-1")
+    assert last_seen() == created  # no write for a page a moment after the last
+    clock.advance(1)
+    sessions.load(launch_id, "browser-1")
+    assert last_seen() == clock.now
+    clock.advance(IDLE_TIMEOUT_S - 1)  # counted from the restart, which is never later than the page
+    assert sessions.load(launch_id, "browser-1").patient_id == "p1"
 
 
 def test_a_session_idle_just_past_the_timeout_has_ended(sessions, clock):

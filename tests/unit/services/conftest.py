@@ -123,7 +123,7 @@ class FakeEhr:
         except FhirAccessError:
             return None
 
-    def capabilities(self, tenant, gateway) -> Capabilities:
+    def capabilities(self, tenant, gateway, *, fresh: bool = False) -> Capabilities:
         return Capabilities.from_statement(self.statement)
 
 
