@@ -272,6 +272,13 @@ class FhirGateway:
         return self._write_response(self._write("PUT", f"{self.base_url}/{reference}", resource, headers,
                                                 repeatable=True))
 
+    def forget_read(self, reference: str) -> None:
+        """Drop one remembered GET of `Type/id` or `metadata` (not one in flight)."""
+        url = f"{self.base_url}/{reference}"
+        with self._lock:
+            if url in self._cache and self._cache[url].settled:
+                del self._cache[url]
+
     def forget_reads(self) -> None:
         """Drop remembered GETs (not ones in flight): the next read asks the EHR again."""
         with self._lock:

@@ -84,7 +84,7 @@ class EhrAccess:
             cached = self._capabilities.get(tenant.key)
             early = self._early_reads.get(tenant.key)
         if fresh:
-            gateway.forget_reads()
+            gateway.forget_read("metadata")
         elif cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
             return cached[1]
         elif early is not None:

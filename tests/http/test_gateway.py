@@ -329,6 +329,20 @@ def test_a_remembered_answer_holds_no_parsed_object_and_each_reader_gets_its_own
 
 
 @responses.activate
+def test_forgetting_one_read_sends_only_that_one_again():
+    statement = responses.get(f"{BASE}/metadata", json={"resourceType": "CapabilityStatement"})
+    practitioner = responses.get(f"{BASE}/Practitioner/1", json={"resourceType": "Practitioner", "id": "1"})
+    gateway, _ = a_gateway()
+
+    for _ in range(2):
+        gateway.read("metadata")
+        gateway.read("Practitioner/1")
+        gateway.forget_read("metadata")
+
+    assert (statement.call_count, practitioner.call_count) == (2, 1)
+
+
+@responses.activate
 def test_two_threads_reading_the_same_reference_at_once_send_one_request():
     def slow_practitioner(request):
         time.sleep(0.05)
