@@ -134,6 +134,10 @@ class _Pending:
     def settled(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def size(self) -> int:
+        return len(self._content or b"")
+
     def resolve(self, content: bytes) -> None:
         self._content = content
         self._done.set()
@@ -187,6 +191,7 @@ class FhirGateway:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
         self._cache: dict[str, _Pending] = {}
+        self._remembered_bytes = 0
         self._sent = 0
 
     @property
@@ -272,17 +277,23 @@ class FhirGateway:
         return self._write_response(self._write("PUT", f"{self.base_url}/{reference}", resource, headers,
                                                 repeatable=True))
 
+    @property
+    def remembered_bytes(self) -> int:
+        """The size of the answers this gateway remembers (the EHR's bytes)."""
+        return self._remembered_bytes
+
     def forget_read(self, reference: str) -> None:
         """Drop one remembered GET of `Type/id` or `metadata` (not one in flight)."""
         url = f"{self.base_url}/{reference}"
         with self._lock:
             if url in self._cache and self._cache[url].settled:
-                del self._cache[url]
+                self._remembered_bytes -= self._cache.pop(url).size
 
     def forget_reads(self) -> None:
         """Drop remembered GETs (not ones in flight): the next read asks the EHR again."""
         with self._lock:
             self._cache = {url: pending for url, pending in self._cache.items() if not pending.settled}
+            self._remembered_bytes = 0
 
     def relative(self, url: str) -> str:
         """A Location or fullUrl under the base as 'Type/id[/_history/v]'; '' for anything else."""
@@ -358,7 +369,9 @@ class FhirGateway:
                 del self._cache[url]  # failures are not remembered: a retry of the section may send it again
             pending.fail(error)
             raise
-        pending.resolve(response.content)
+        with self._lock:
+            pending.resolve(response.content)
+            self._remembered_bytes += pending.size
         return body
 
     def _get_with_retries(self, url: str) -> requests.Response:

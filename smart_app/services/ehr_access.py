@@ -22,6 +22,7 @@ from ..session import LaunchSession, SessionStore
 from ..tenants import Tenant
 
 MAX_LIVE_GATEWAYS = 256
+MAX_REMEMBERED_BYTES = 256 * 1024 * 1024  # per process: ~25 launches of a 10,000-resource patient
 CAPABILITIES_TTL_S = 600
 
 _open_reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fhir-capabilities")
@@ -35,6 +36,16 @@ def profile_for(tenant: Tenant) -> QueryProfile:
         page_size=q.page_size,
         max_pages=q.max_pages,
     )
+
+
+def forget_least_recent(gateways: OrderedDict[str, FhirGateway], max_count: int, max_bytes: int) -> None:
+    """Drop the least recently used gateways (never the newest) while there are more than `max_count`
+    or the answers they remember come to more than `max_bytes`. A launch whose gateway was dropped gets
+    a new one, which asks the EHR again."""
+    remembered = sum(gateway.remembered_bytes for gateway in gateways.values())
+    while len(gateways) > 1 and (len(gateways) > max_count or remembered > max_bytes):
+        _, oldest = gateways.popitem(last=False)
+        remembered -= oldest.remembered_bytes
 
 
 class EhrAccess:
@@ -56,8 +67,7 @@ class EhrAccess:
             tokens = AccessTokens(self.sessions, launch, tenant, self.keys, timeout_s=self.timeout_s)
             gateway = FhirGateway(tenant.iss, tokens, timeout_s=self.timeout_s, concurrency=tenant.quirks.concurrency)
             self._gateways[launch.launch_id] = gateway
-            while len(self._gateways) > MAX_LIVE_GATEWAYS:
-                self._gateways.popitem(last=False)
+            forget_least_recent(self._gateways, MAX_LIVE_GATEWAYS, MAX_REMEMBERED_BYTES)
             return gateway
 
     def read(self, launch: LaunchSession, tenant: Tenant, reference: str) -> dict | None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 
 import responses
 
 from smart_app.fhir.gateway import FhirGateway
-from smart_app.services.ehr_access import EhrAccess
+from smart_app.services.ehr_access import EhrAccess, forget_least_recent
 from smart_app.tenants import Quirks, Tenant
 
 BASE = "https://ehr.example/fhir/r4"
@@ -102,3 +103,21 @@ def test_a_filing_reads_the_statement_afresh_and_falls_back_on_the_last_one_when
     assert not ehr.capabilities(site, gateway, fresh=True).supports_transaction
     assert not ehr.capabilities(site, gateway, fresh=True).supports_transaction  # 500: the last one read
     assert len(responses.calls) == 3
+
+
+class Remembering:
+    def __init__(self, remembered_bytes: int) -> None:
+        self.remembered_bytes = remembered_bytes
+
+
+def test_the_least_recent_launches_gateways_go_first_when_their_answers_pass_the_budget():
+    """A worker keeps a gateway per launch so that a launch never repeats a request; a budget on what
+    they remember keeps 256 launches of a 10,000-resource patient from holding gigabytes."""
+    gateways = OrderedDict((name, Remembering(size)) for name, size in (("a", 40), ("b", 30), ("c", 20), ("d", 50)))
+
+    forget_least_recent(gateways, max_count=10, max_bytes=100)
+    assert list(gateways) == ["b", "c", "d"]  # 140 bytes: the oldest went
+    forget_least_recent(gateways, max_count=2, max_bytes=1000)
+    assert list(gateways) == ["c", "d"]  # too many
+    forget_least_recent(gateways, max_count=10, max_bytes=10)
+    assert list(gateways) == ["d"]  # the newest stays, however large

@@ -343,6 +343,27 @@ def test_forgetting_one_read_sends_only_that_one_again():
 
 
 @responses.activate
+def test_the_gateway_counts_the_bytes_it_remembers():
+    statement = b'{"resourceType": "CapabilityStatement"}'
+    practitioner = b'{"resourceType": "Practitioner", "id": "1"}'
+    responses.get(f"{BASE}/metadata", body=statement)
+    responses.get(f"{BASE}/Practitioner/1", body=practitioner)
+    responses.get(f"{BASE}/Practitioner/2", status=500)
+    gateway, _ = a_gateway()
+
+    gateway.read("metadata")
+    gateway.read("Practitioner/1")
+    gateway.read("Practitioner/1")
+    with pytest.raises(FhirAccessError):
+        gateway.read("Practitioner/2")  # a failure is not remembered
+    assert gateway.remembered_bytes == len(statement) + len(practitioner)
+    gateway.forget_read("metadata")
+    assert gateway.remembered_bytes == len(practitioner)
+    gateway.forget_reads()
+    assert gateway.remembered_bytes == 0
+
+
+@responses.activate
 def test_two_threads_reading_the_same_reference_at_once_send_one_request():
     def slow_practitioner(request):
         time.sleep(0.05)
