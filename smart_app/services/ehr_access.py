@@ -38,6 +38,11 @@ def profile_for(tenant: Tenant) -> QueryProfile:
     )
 
 
+def _recent(read: tuple[float, Capabilities] | None) -> bool:
+    """A statement read (when, what) within CAPABILITIES_TTL_S."""
+    return read is not None and time.monotonic() - read[0] < CAPABILITIES_TTL_S
+
+
 def forget_least_recent(gateways: OrderedDict[str, FhirGateway], max_count: int, max_bytes: int) -> None:
     """Drop the least recently used gateways (never the newest) while there are more than `max_count`
     or the answers they remember come to more than `max_bytes`. A launch whose gateway was dropped gets
@@ -95,7 +100,7 @@ class EhrAccess:
             early = self._early_reads.get(tenant.key)
         if fresh:
             gateway.forget_read("metadata")
-        elif cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S:
+        elif _recent(cached):
             return cached[1]
         elif early is not None:
             read_openly = early.result()  # never raises, and times out with the EHR's own timeout
@@ -117,8 +122,7 @@ class EhrAccess:
         them. Read without a token, as a FHIR server serves `metadata` to anyone; from one that does
         not, `capabilities` reads it again with the launch's token."""
         with self._lock:
-            cached = self._capabilities.get(tenant.key)
-            if (cached and time.monotonic() - cached[0] < CAPABILITIES_TTL_S) or tenant.key in self._early_reads:
+            if _recent(self._capabilities.get(tenant.key)) or tenant.key in self._early_reads:
                 return
             self._early_reads[tenant.key] = _open_reads.submit(self._read_openly, tenant)
 
